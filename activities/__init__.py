@@ -1,0 +1,22 @@
+"""Activities: persistence, risk screening, routing — the only code with side effects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from activities.persistence import CaseStore
+from activities.risk import screen_risk
+from activities.routing import RoutingActivities
+
+
+def all_activities(engine: Engine) -> list[Callable[..., Any]]:
+    routing = RoutingActivities(engine)
+    return [
+        *CaseStore(engine).activities(),
+        screen_risk,
+        routing.route_case,
+        routing.resolve_assignment,
+    ]

@@ -1,0 +1,133 @@
+"""Persistence of workflow steps into the case store: idempotent, one activity type per step.
+
+Every step writes, in one transaction, the case snapshot (only if it is newer than what the
+row holds), one timeline row (UNIQUE (case_id, seq)) and its outbox rows (UNIQUE dedupe
+key). A retried or replayed activity therefore never duplicates or regresses anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, update
+from temporalio import activity
+
+from mediation.db import insert_ignore, session_scope
+from models.case import CaseInput, CaseState, Step, StepRecord
+from models.tables import Case, CaseEvent, Notification, Party
+
+
+def _case_columns(state: CaseState) -> dict[str, Any]:
+    d = state.deadlines
+    return {
+        "status": state.status.value,
+        "risk_level": state.risk_level.value,
+        "org_id": state.assignment.org_id if state.assignment else None,
+        "mediator_id": state.assignment.mediator_id if state.assignment else None,
+        "outcome": state.outcome.value if state.outcome else None,
+        "overdue": state.overdue,
+        "acceptance_due": d.acceptance_due,
+        "mediation_due": d.mediation_due,
+        "judicial_confirmation_until": d.judicial_confirmation_until,
+        "next_follow_up_due": d.next_follow_up_due,
+        "last_seq": state.seq,
+        "state": state.model_dump(mode="json"),
+        "updated_at": state.updated_at,
+        "closed_at": state.closed_at,
+    }
+
+
+class CaseStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record_step(self, record: StepRecord) -> bool:
+        """Write one step; False when it had been written before (a retry or a replay)."""
+        state = record.state
+        with session_scope(self.engine) as session:
+            if record.intake is not None:
+                self._create_case(session, record.intake, state)
+            written = insert_ignore(
+                session,
+                CaseEvent,
+                {
+                    "case_id": state.case_id,
+                    "seq": record.seq,
+                    "kind": record.step.value,
+                    "status": state.status.value,
+                    "actor_id": record.actor.principal_id,
+                    "actor_role": record.actor.role.value if record.actor.role else None,
+                    "detail": record.detail,
+                    "occurred_at": record.occurred_at,
+                },
+                ["case_id", "seq"],
+            )
+            session.execute(
+                update(Case)
+                .where(Case.id == state.case_id, Case.last_seq < record.seq)  # type: ignore[arg-type]
+                .values(**_case_columns(state))
+            )
+            for n in record.notifications:
+                insert_ignore(
+                    session,
+                    Notification,
+                    {
+                        "case_id": state.case_id,
+                        "seq": record.seq,
+                        "kind": n.kind.value,
+                        "audience": n.audience,
+                        "dedupe_key": f"{state.case_id}:{record.seq}:{n.kind.value}:{n.audience}",
+                        "detail": n.detail,
+                        "created_at": record.occurred_at,
+                    },
+                    ["dedupe_key"],
+                )
+        return written
+
+    @staticmethod
+    def _create_case(session: Any, case: CaseInput, state: CaseState) -> None:
+        intake = case.intake
+        created = insert_ignore(
+            session,
+            Case,
+            {
+                "id": case.case_id,
+                "case_no": case.case_no,
+                "workflow_id": state.workflow_id,
+                "idempotency_key": case.idempotency_key,
+                "dispute_type": intake.dispute_type.value,
+                "channel": intake.channel.value,
+                "town": intake.town,
+                "community": intake.community,
+                "summary": intake.summary,
+                "non_public": intake.non_public,
+                "policy": case.policy.model_dump(mode="json"),
+                "created_at": state.created_at,
+                **_case_columns(state),
+                "last_seq": 0,
+            },
+        )
+        if not created:
+            return
+        for position, party in enumerate(intake.parties):
+            insert_ignore(
+                session,
+                Party,
+                {"case_id": case.case_id, "position": position, **party.model_dump(mode="json")},
+                ["case_id", "position"],
+            )
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """One activity definition per step, all writing through `record_step`."""
+        return [self._persist_activity(step) for step in Step]
+
+    def _persist_activity(self, step: Step) -> Callable[..., Any]:
+        def persist(record: StepRecord) -> bool:
+            if record.step is not step:
+                raise ValueError(f"{step.activity_name} got a {record.step.value} record")
+            return self.record_step(record)
+
+        persist.__name__ = persist.__qualname__ = step.activity_name
+        persist.__annotations__ = {"record": StepRecord, "return": bool}
+        return activity.defn(name=step.activity_name)(persist)

@@ -1,0 +1,130 @@
+"""Routing (DESIGN §1): which mediation body, and which of its mediators, takes a case.
+
+Load is counted from the case store (open cases per mediator), not kept as a counter, so
+it can never drift from the cases themselves.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func
+from sqlmodel import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from mediation.db import session_scope
+from models.case import Assignment, ResolveAssignmentInput, RouteDecision, RouteRequest
+from models.enums import CaseStatus, DisputeType, OrgKind, RiskFlag, RiskLevel
+from models.tables import Case, Mediator, Organization
+
+UNKNOWN_ASSIGNEE = "UnknownAssignee"
+
+
+def candidate_kinds(req: RouteRequest) -> list[tuple[OrgKind, str]]:
+    """Bodies to try, in order, as (kind, scope) where scope is community, town or district."""
+    local = [
+        (OrgKind.five_elders_studio, "community"),
+        (OrgKind.veterans_mediation_room, "community"),
+        (OrgKind.town_mediation_committee, "town"),
+    ]
+    womens = (OrgKind.womens_federation_marriage_committee, "district")
+    match req.dispute_type:
+        case DisputeType.labor:
+            return [(OrgKind.union_labor_committee, "district"), local[2]]
+        case DisputeType.marriage:
+            return [womens, local[2]]
+        case DisputeType.family:
+            serious = (
+                req.risk_level is RiskLevel.red or RiskFlag.domestic_violence in req.risk_flags
+            )
+            return [womens, *local] if serious else [*local, womens]
+        case DisputeType.neighbor:
+            return local
+        case _:
+            return [local[2], (OrgKind.professional_mediation_org, "district")]
+
+
+class RoutingActivities:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _orgs(
+        self, session: object, kind: OrgKind, scope: str, req: RouteRequest
+    ) -> list[Organization]:
+        stmt = select(Organization).where(Organization.kind == kind.value, Organization.active)
+        if scope == "community":
+            if not req.community:
+                return []
+            stmt = stmt.where(
+                Organization.town == req.town, Organization.community == req.community
+            )
+        elif scope == "town":
+            stmt = stmt.where(Organization.town == req.town)
+        return list(session.exec(stmt.order_by(Organization.id)))  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _pick_mediator(session: object, org_id: str, excluded: set[str]) -> Mediator | None:
+        mediators = [
+            m
+            for m in session.exec(  # type: ignore[attr-defined]
+                select(Mediator)
+                .where(Mediator.org_id == org_id, Mediator.active)
+                .order_by(Mediator.id)
+            )
+            if m.id not in excluded and m.capacity > 0
+        ]
+        if not mediators:
+            return None
+        load = dict(
+            session.exec(  # type: ignore[attr-defined]
+                select(Case.mediator_id, func.count())
+                .where(Case.status != CaseStatus.closed.value)
+                .where(Case.mediator_id.in_([m.id for m in mediators]))  # type: ignore[union-attr]
+                .group_by(Case.mediator_id)
+            ).all()
+        )
+        free = [m for m in mediators if load.get(m.id, 0) < m.capacity]
+        if not free:
+            return None
+        return min(free, key=lambda m: (load.get(m.id, 0) / m.capacity, m.id))
+
+    @activity.defn
+    def route_case(self, req: RouteRequest) -> RouteDecision:
+        excluded = set(req.excluded_mediators)
+        with session_scope(self.engine) as session:
+            for kind, scope in candidate_kinds(req):
+                for org in self._orgs(session, kind, scope, req):
+                    mediator = self._pick_mediator(session, org.id, excluded)
+                    if mediator is not None:
+                        return RouteDecision(
+                            assignment=Assignment(
+                                org_id=org.id,
+                                org_name=org.name,
+                                mediator_id=mediator.id,
+                                mediator_name=mediator.name,
+                            ),
+                            reason=f"{kind.value} ({scope})",
+                        )
+        return RouteDecision(assignment=None, reason="no mediation body with a free mediator")
+
+    @activity.defn
+    def resolve_assignment(self, req: ResolveAssignmentInput) -> Assignment:
+        """Names for a supervisor's assignment; unknown or mismatched ids fail for good."""
+        with session_scope(self.engine) as session:
+            org = session.get(Organization, req.org_id)
+            if org is None or not org.active:
+                raise ApplicationError(
+                    "unknown organisation", type=UNKNOWN_ASSIGNEE, non_retryable=True
+                )
+            name = None
+            if req.mediator_id is not None:
+                m = session.get(Mediator, req.mediator_id)
+                if m is None or m.org_id != org.id or not m.active:
+                    raise ApplicationError(
+                        "mediator does not belong to that organisation",
+                        type=UNKNOWN_ASSIGNEE,
+                        non_retryable=True,
+                    )
+                name = m.name
+            return Assignment(
+                org_id=org.id, org_name=org.name, mediator_id=req.mediator_id, mediator_name=name
+            )

@@ -1,0 +1,37 @@
+"""The case-officer API (DESIGN §6): FastAPI, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api import problems
+from api.deps import Runtime
+from api.routes import health, roster
+from mediation.db import make_engine
+from mediation.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.db_url)
+        app.state.runtime = Runtime(settings, engine, client)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Dispute-mediation case API",
+        version="1.0.0",
+        description="Intake, routing, mediation and follow-up of civil dispute cases.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(roster.router)
+    return app

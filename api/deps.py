@@ -1,0 +1,75 @@
+"""What routes depend on: settings, the engine, the Temporal client and the principal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from mediation.principals import principal_for_token
+from mediation.settings import Settings
+from mediation.temporal import connect
+from models.enums import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    name: str
+    role: Role
+    org_id: str | None
+    mediator_id: str | None
+
+
+class Runtime:
+    """Process-wide resources, created once per app."""
+
+    def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await connect(self.settings)
+        return self._client
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def db_session(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Session]:
+    with Session(rt.engine, expire_on_commit=False) as session:
+        yield session
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def current_principal(
+    rt: Annotated[Runtime, Depends(runtime)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise HTTPException(401, "a bearer token is required")
+    row = principal_for_token(rt.engine, creds.credentials)
+    if row is None:
+        raise HTTPException(401, "the bearer token is not valid")
+    return Principal(row.id, row.name, Role(row.role), row.org_id, row.mediator_id)
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+SessionDep = Annotated[Session, Depends(db_session)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,101 @@
+"""The `mediation` command: run the parts, manage the store, create API principals."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from mediation.settings import get_settings
+from models.enums import Role
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+principals = typer.Typer(no_args_is_help=True, help="API principals (bearer tokens).")
+app.add_typer(principals, name="principals")
+
+
+def _settings_and_logging():  # type: ignore[no-untyped-def]
+    from mediation.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+@app.command()
+def up() -> None:
+    """Start the dev server, migrate, seed, start the worker and the API (Ctrl-C stops all)."""
+    from mediation.up import run_up
+
+    raise typer.Exit(run_up(_settings_and_logging()))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (SQLite or PostgreSQL, from MEDIATION_DATABASE_URL)."""
+    from mediation.migrate import upgrade
+
+    settings = _settings_and_logging()
+    upgrade(settings.db_url)
+    typer.echo("migrated", err=True)
+
+
+@app.command("seed")
+def seed_cmd() -> None:
+    """Load the Hechuan roster (idempotent)."""
+    from mediation.db import make_engine
+    from mediation.seed import seed
+
+    settings = _settings_and_logging()
+    orgs, mediators = seed(make_engine(settings.db_url))
+    typer.echo(f"seeded {orgs} organisations, {mediators} mediators", err=True)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker (workflows and activities) until SIGINT/SIGTERM."""
+    import asyncio
+
+    from worker import run_worker
+
+    asyncio.run(run_worker(_settings_and_logging()))
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings_and_logging()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=True,
+    )
+
+
+@principals.command("create")
+def create_principal_cmd(
+    role: Annotated[Role, typer.Option(help="officer, mediator, supervisor or admin")],
+    name: Annotated[str, typer.Option(help="who the token is for")],
+    org: Annotated[str | None, typer.Option(help="organisation id (mediators)")] = None,
+    mediator: Annotated[str | None, typer.Option(help="mediator id (mediators)")] = None,
+) -> None:
+    """Create a principal; prints its bearer token alone on stdout."""
+    from mediation.db import make_engine
+    from mediation.principals import PrincipalError, create_principal
+
+    settings = _settings_and_logging()
+    try:
+        _principal, token = create_principal(
+            make_engine(settings.db_url), role, name, org, mediator
+        )
+    except PrincipalError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    sys.stdout.write(token + "\n")

@@ -1,0 +1,54 @@
+"""One settings object for every process: environment variables prefixed `MEDIATION_`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIATION_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file under the data dir"
+    )
+    temporal_address: str | None = Field(
+        default=None, description="host:port; default: 127.0.0.1:<temporal_port>"
+    )
+    temporal_namespace: str = "default"
+    task_queue: str = "mediation-cases"
+    policy_file: Path | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    temporal_port: int = Field(default=7233, ge=1, le=65535)
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _derive_defaults(self) -> Settings:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{(self.data_dir / 'mediation.db').as_posix()}"
+        if self.temporal_address is None:
+            self.temporal_address = f"127.0.0.1:{self.temporal_port}"
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def temporal_target(self) -> str:
+        assert self.temporal_address is not None
+        return self.temporal_address
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

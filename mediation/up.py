@@ -1,0 +1,179 @@
+"""`mediation up`: the whole system on one machine, as child processes of this one.
+
+Temporal dev server → migrate → seed → worker → API. Ctrl-C (or SIGTERM) stops the children
+in reverse order; they also get SIGTERM if this process dies, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from rich.console import Console
+
+from mediation.db import make_engine
+from mediation.devserver import start_dev_command
+from mediation.migrate import upgrade
+from mediation.seed import seed
+from mediation.settings import Settings
+
+console = Console(stderr=True, soft_wrap=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the supervisor goes away."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class Child:
+    def __init__(self, name: str, cmd: list[str], log_file: Path, env: dict[str, str]) -> None:
+        self.name = name
+        self.log: IO[bytes] = open(log_file, "ab")
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                console.print(f"[yellow]{self.name} did not stop in {timeout:.0f}s; killing it")
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def _wait_http(url: str, what: str, child: Child, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"{what} exited during start-up (see its log)")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status < 500:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} did not answer at {url} within {seconds:.0f}s")
+
+
+def _wait_temporal(settings: Settings, child: Child, seconds: float = 60) -> None:
+    import asyncio
+
+    from mediation.temporal import connect
+
+    async def probe() -> None:
+        client = await connect(settings)
+        await client.service_client.check_health()
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError("the Temporal dev server exited during start-up (see its log)")
+        try:
+            asyncio.run(probe())
+            return
+        except Exception:
+            time.sleep(0.5)
+    raise RuntimeError(
+        f"Temporal did not answer at {settings.temporal_target} within {seconds:.0f}s"
+    )
+
+
+def run_up(settings: Settings) -> int:
+    data = settings.data_dir.resolve()
+    logs = data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "MEDIATION_DATA_DIR": str(data),
+        "MEDIATION_DATABASE_URL": settings.db_url,
+        "MEDIATION_TEMPORAL_ADDRESS": settings.temporal_target,
+    }
+    children: list[Child] = []
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    api_url = f"http://{settings.api_host}:{settings.api_port}"
+    ui_url = f"http://127.0.0.1:{settings.temporal_ui_port}"
+    try:
+        console.print(f"[bold]Temporal dev server[/] on {settings.temporal_target} (data: {data})")
+        temporal = Child(
+            "temporal",
+            start_dev_command(
+                data / "temporal.db",
+                settings.temporal_port,
+                settings.temporal_ui_port,
+                settings.temporal_namespace,
+            ),
+            logs / "temporal.log",
+            env,
+        )
+        children.append(temporal)
+        _wait_temporal(settings, temporal)
+        console.print("[bold]Migrating and seeding[/] the case store")
+        upgrade(settings.db_url)
+        engine = make_engine(settings.db_url)
+        orgs, mediators = seed(engine)
+        engine.dispose()
+        console.print(f"  roster: {orgs} organisations, {mediators} mediators")
+        children.append(
+            Child("worker", [sys.executable, "-m", "mediation", "worker"], logs / "worker.log", env)
+        )
+        api = Child("api", [sys.executable, "-m", "mediation", "api"], logs / "api.log", env)
+        children.append(api)
+        _wait_http(f"{api_url}/healthz", "the API", api)
+        console.print(
+            "\n[bold green]Up.[/]\n"
+            f"  API docs      {api_url}/docs\n"
+            f"  Readiness     {api_url}/readyz\n"
+            f"  Temporal UI   {ui_url}\n"
+            f"  Logs          {logs}/{{temporal,worker,api}}.log\n"
+            "  A token       .venv/bin/mediation principals create --role supervisor "
+            "--name 'Your Name'\n"
+            "                (then: curl -H 'Authorization: Bearer <token>' "
+            f"{api_url}/api/v1/organizations)\n"
+            "Ctrl-C stops everything.\n"
+        )
+        while not stopping:
+            dead = [c.name for c in children if not c.alive()]
+            if dead:
+                console.print(f"[red]{', '.join(dead)} exited; stopping everything")
+                return 1
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for child in reversed(children):
+            child.stop()
+        console.print("stopped.")

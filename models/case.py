@@ -1,0 +1,232 @@
+"""Pydantic DTOs shared by the workflow, its activities and the API (no database imports)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.enums import (
+    CaseStatus,
+    Channel,
+    DisputeType,
+    NotificationKind,
+    Outcome,
+    PartyRole,
+    RiskFlag,
+    RiskLevel,
+    Role,
+)
+from models.policy import Policy
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error everywhere (the API contract rejects them with 422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- intake -----------------------------------------------------------------------------
+
+
+class PartyIn(Strict):
+    role: PartyRole
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=5, max_length=32)
+    id_number: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=300)
+
+
+class IntakeRequest(Strict):
+    dispute_type: DisputeType
+    channel: Channel
+    summary: str = Field(min_length=1, max_length=5000)
+    town: str = Field(min_length=1, max_length=64)
+    community: str | None = Field(default=None, max_length=64)
+    parties: list[PartyIn] = Field(min_length=2, max_length=500)
+    risk_flags: list[RiskFlag] = Field(default_factory=list)
+    headcount: int | None = Field(default=None, ge=1, le=100000)
+    claimed_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    non_public: bool = False
+    court_or_police_accepted: bool = False
+
+    @model_validator(mode="after")
+    def _needs_both_sides(self) -> IntakeRequest:
+        roles = {p.role for p in self.parties}
+        if PartyRole.applicant not in roles or PartyRole.respondent not in roles:
+            raise ValueError("parties need at least one applicant and one respondent")
+        return self
+
+
+class Actor(Strict):
+    """Who commanded a step: a principal, or the workflow itself (`system`)."""
+
+    principal_id: str = "system"
+    role: Role | None = None
+    org_id: str | None = None
+
+
+SYSTEM = Actor()
+
+
+class CaseInput(Strict):
+    """The workflow's input: the intake plus the policy snapshot it runs under."""
+
+    case_id: str
+    case_no: str
+    idempotency_key: str | None = None
+    intake: IntakeRequest
+    policy: Policy
+    registered_by: Actor = SYSTEM
+
+
+# --- live state -------------------------------------------------------------------------
+
+
+class Assignment(Strict):
+    org_id: str
+    org_name: str
+    mediator_id: str | None = None
+    mediator_name: str | None = None
+
+
+class Deadlines(Strict):
+    acceptance_due: datetime | None = None
+    mediation_due: datetime | None = None
+    judicial_confirmation_until: datetime | None = None
+    next_follow_up_due: datetime | None = None
+
+
+class Agreement(Strict):
+    terms: str
+    performance_due: date | None
+    agreed_at: datetime
+    judicial_confirmed_at: datetime | None = None
+
+
+class CaseState(Strict):
+    """Everything the workflow knows about a case; the query returns it whole."""
+
+    case_id: str
+    case_no: str
+    workflow_id: str
+    status: CaseStatus = CaseStatus.registered
+    dispute_type: DisputeType
+    channel: Channel
+    town: str
+    community: str | None = None
+    non_public: bool = False
+    risk_level: RiskLevel = RiskLevel.green
+    risk_reasons: list[str] = Field(default_factory=list)
+    risk_alert_open: bool = False
+    risk_escalations: int = 0
+    assignment: Assignment | None = None
+    routing_attempts: int = 0
+    excluded_mediators: list[str] = Field(default_factory=list)
+    deadlines: Deadlines = Field(default_factory=Deadlines)
+    extensions_used: int = 0
+    arbitration_notice_sent: bool = False
+    sessions_held: int = 0
+    agreement: Agreement | None = None
+    follow_ups_recorded: int = 0
+    not_performed_count: int = 0
+    overdue: bool = False
+    outcome: Outcome | None = None
+    seq: int = 0
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    allowed_actions: list[str] = Field(default_factory=list)
+
+
+# --- persistence ------------------------------------------------------------------------
+
+
+class Step(StrEnum):
+    """Each persisted step has an activity type of its own, named `persist_<step>`."""
+
+    intake = "intake"
+    risk_screening = "risk_screening"
+    risk_alert = "risk_alert"
+    risk_escalation = "risk_escalation"
+    risk_acknowledged = "risk_acknowledged"
+    risk_changed = "risk_changed"
+    assignment = "assignment"
+    acceptance_reminder = "acceptance_reminder"
+    acceptance_timeout = "acceptance_timeout"
+    declined = "declined"
+    accepted = "accepted"
+    supervisor_escalation = "supervisor_escalation"
+    supervisor_reminder = "supervisor_reminder"
+    session = "session"
+    deadline_reminder = "deadline_reminder"
+    arbitration_notice = "arbitration_notice"
+    extension = "extension"
+    agreement = "agreement"
+    judicial_confirmation = "judicial_confirmation"
+    follow_up_due = "follow_up_due"
+    follow_up_overdue = "follow_up_overdue"
+    follow_up = "follow_up"
+    reopened = "reopened"
+    closure = "closure"
+
+    @property
+    def activity_name(self) -> str:
+        return f"persist_{self.value}"
+
+
+class NotificationDraft(Strict):
+    kind: NotificationKind
+    audience: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepRecord(Strict):
+    """One transition: the case snapshot after it, its timeline event, its outbox entries."""
+
+    step: Step
+    seq: int
+    occurred_at: datetime
+    actor: Actor
+    detail: dict[str, Any] = Field(default_factory=dict)
+    state: CaseState
+    notifications: list[NotificationDraft] = Field(default_factory=list)
+    intake: CaseInput | None = None  # only on the intake step: creates the case and parties
+
+
+# --- activities' other inputs and results -------------------------------------------------
+
+
+class RiskScreeningInput(Strict):
+    summary: str
+    risk_flags: list[RiskFlag]
+    headcount: int | None
+    collective_headcount: int
+
+
+class RiskAssessment(Strict):
+    level: RiskLevel
+    reasons: list[str] = Field(default_factory=list)
+
+
+class RouteRequest(Strict):
+    case_id: str
+    dispute_type: DisputeType
+    town: str
+    community: str | None
+    risk_level: RiskLevel
+    risk_flags: list[RiskFlag]
+    excluded_mediators: list[str] = Field(default_factory=list)
+
+
+class RouteDecision(Strict):
+    assignment: Assignment | None = None
+    reason: str
+
+
+class ResolveAssignmentInput(Strict):
+    org_id: str
+    mediator_id: str | None = None

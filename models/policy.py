@@ -1,0 +1,64 @@
+"""The Policy (DESIGN §4): every number the workflow enforces, snapshotted into each case."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.enums import RiskLevel
+
+
+class PolicyError(ValueError):
+    """The policy file cannot be used (unreadable, unknown key, bad value)."""
+
+
+class Policy(BaseModel):
+    """Legal defaults; durations are ISO-8601 strings in TOML (`P1D`, `PT2H`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    acceptance_timeout: timedelta = timedelta(days=1)
+    acceptance_timeout_red: timedelta = timedelta(hours=2)
+    max_routing_attempts: int = Field(default=3, ge=1)
+    supervisor_reminder_every: timedelta = timedelta(days=1)
+    risk_ack_sla: timedelta = timedelta(hours=2)
+    mediation_deadline: timedelta = timedelta(days=30)
+    labor_mediation_deadline: timedelta = timedelta(days=15)
+    deadline_reminder_before: timedelta = timedelta(days=3)
+    extension: timedelta = timedelta(days=30)
+    max_extensions: int = Field(default=1, ge=0)
+    judicial_confirmation_window: timedelta = timedelta(days=30)
+    first_follow_up_after: timedelta = timedelta(days=7)
+    follow_up_every_red: timedelta = timedelta(days=30)
+    follow_up_every_yellow: timedelta = timedelta(days=90)
+    follow_up_every_green: timedelta = timedelta(days=180)
+    follow_up_overdue_after: timedelta = timedelta(days=3)
+    labor_arbitration_limitation: timedelta = timedelta(days=365)
+    collective_headcount: int = Field(default=10, ge=2)
+
+    def follow_up_every(self, risk: RiskLevel) -> timedelta:
+        return {
+            RiskLevel.red: self.follow_up_every_red,
+            RiskLevel.yellow: self.follow_up_every_yellow,
+            RiskLevel.green: self.follow_up_every_green,
+        }[risk]
+
+    def acceptance_timeout_for(self, risk: RiskLevel) -> timedelta:
+        return self.acceptance_timeout_red if risk is RiskLevel.red else self.acceptance_timeout
+
+
+def load_policy(path: Path | str | None) -> Policy:
+    """The built-in defaults when `path` is None, else the TOML file (unknown keys are errors)."""
+    if path is None:
+        return Policy()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyError(f"cannot read policy file {path}: {exc}") from exc
+    try:
+        return Policy.model_validate(data)
+    except ValueError as exc:
+        raise PolicyError(f"invalid policy file {path}: {exc}") from exc

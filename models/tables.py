@@ -1,0 +1,150 @@
+"""SQLModel tables of the case store (DESIGN §5). Imported by activities and the API only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
+    )
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=64, index=True)
+    town: str | None = Field(default=None, max_length=64, index=True)
+    community: str | None = Field(default=None, max_length=64)
+    specialty: str | None = Field(default=None, max_length=64)
+    active: bool = True
+
+
+class Mediator(SQLModel, table=True):
+    __tablename__ = "mediators"
+
+    id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(foreign_key="organizations.id", index=True, max_length=64)
+    name: str = Field(max_length=100)
+    title: str | None = Field(default=None, max_length=100)
+    capacity: int = Field(default=5, ge=0)
+    active: bool = True
+
+
+class Case(SQLModel, table=True):
+    """Read model of a case; the workflow is the source of truth while the case is open."""
+
+    __tablename__ = "cases"
+
+    id: str = Field(primary_key=True, max_length=64)
+    case_no: str = Field(unique=True, max_length=32)
+    workflow_id: str = Field(unique=True, max_length=80)
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    status: str = Field(max_length=32, index=True)
+    dispute_type: str = Field(max_length=16, index=True)
+    channel: str = Field(max_length=32)
+    risk_level: str = Field(max_length=8, index=True)
+    town: str = Field(max_length=64, index=True)
+    community: str | None = Field(default=None, max_length=64)
+    summary: str = Field(default="")
+    non_public: bool = False
+    org_id: str | None = Field(default=None, max_length=64, index=True)
+    mediator_id: str | None = Field(default=None, max_length=64, index=True)
+    outcome: str | None = Field(default=None, max_length=32)
+    overdue: bool = False
+    acceptance_due: datetime | None = _ts()
+    mediation_due: datetime | None = _ts()
+    judicial_confirmation_until: datetime | None = _ts()
+    next_follow_up_due: datetime | None = _ts()
+    last_seq: int = 0
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    closed_at: datetime | None = _ts()
+
+
+class Party(SQLModel, table=True):
+    __tablename__ = "parties"
+    __table_args__ = (UniqueConstraint("case_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=64)
+    position: int
+    role: str = Field(max_length=16)
+    name: str = Field(max_length=100)
+    phone: str = Field(max_length=32)
+    id_number: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=300)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only timeline; one row per workflow step."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", max_length=64)
+    seq: int
+    kind: str = Field(max_length=40)
+    status: str = Field(max_length=32)
+    actor_id: str = Field(max_length=64)
+    actor_role: str | None = Field(default=None, max_length=16)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Notification(SQLModel, table=True):
+    """Outbox; a delivery adapter sends and stamps `sent_at`."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_unsent", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=64)
+    seq: int
+    kind: str = Field(max_length=32)
+    audience: str = Field(max_length=64)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    sent_at: datetime | None = _ts()
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    principal_id: str | None = Field(default=None, max_length=64)
+    role: str | None = Field(default=None, max_length=16)
+    action: str = Field(max_length=64)
+    resource: str = Field(max_length=200)
+    case_id: str | None = Field(default=None, max_length=64, index=True)
+    status_code: int
+
+
+class ApiPrincipal(SQLModel, table=True):
+    __tablename__ = "api_principals"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    org_id: str | None = Field(default=None, foreign_key="organizations.id", max_length=64)
+    mediator_id: str | None = Field(default=None, foreign_key="mediators.id", max_length=64)
+    token_hash: str = Field(unique=True, max_length=128)
+    active: bool = True
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

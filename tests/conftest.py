@@ -1,0 +1,141 @@
+"""Real parts: one session-wide Temporal dev server from the bundled binary, a fresh case
+store per test module (SQLite, or a throwaway PostgreSQL database when
+MEDIATION_TEST_DATABASE_URL is set), and a real worker on a fresh task queue per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine, make_url
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from mediation.db import make_engine
+from mediation.devserver import temporal_binary, tuning_args
+from mediation.migrate import upgrade
+from mediation.seed import seed
+from mediation.temporal import data_converter
+from models import search_attributes
+from models.policy import Policy
+from worker import build_worker
+
+PG_URL = os.environ.get("MEDIATION_TEST_DATABASE_URL")
+
+# Second-scale durations on the real dev server (DESIGN §4).
+FAST_POLICY = Policy(
+    acceptance_timeout=timedelta(seconds=6),
+    acceptance_timeout_red=timedelta(seconds=6),
+    max_routing_attempts=2,
+    supervisor_reminder_every=timedelta(seconds=3),
+    risk_ack_sla=timedelta(seconds=3),
+    mediation_deadline=timedelta(seconds=8),
+    labor_mediation_deadline=timedelta(seconds=6),
+    deadline_reminder_before=timedelta(seconds=2),
+    extension=timedelta(seconds=6),
+    max_extensions=1,
+    judicial_confirmation_window=timedelta(seconds=6),
+    first_follow_up_after=timedelta(seconds=4),
+    follow_up_every_red=timedelta(seconds=4),
+    follow_up_every_yellow=timedelta(seconds=4),
+    follow_up_every_green=timedelta(seconds=4),
+    follow_up_overdue_after=timedelta(seconds=2),
+)
+
+
+def pytest_report_header() -> str:
+    return f"case store: {'PostgreSQL' if PG_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def fast_policy() -> Policy:
+    return FAST_POLICY
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_env(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[WorkflowEnvironment]:
+    db_file = tmp_path_factory.mktemp("temporal") / "temporal.db"
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(),
+        dev_server_existing_path=temporal_binary(),
+        dev_server_database_filename=str(db_file),
+        dev_server_extra_args=tuning_args(with_search_attributes=False),
+        search_attributes=search_attributes.ALL,
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+def _pg_database(admin_url: str) -> Iterator[str]:
+    """Create a throwaway database next to `admin_url`'s and drop it afterwards."""
+    url = make_url(admin_url)
+    name = f"mediation_test_{uuid.uuid4().hex[:10]}"
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if PG_URL:
+        yield from _pg_database(PG_URL)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'mediation.db'}"
+
+
+@pytest.fixture(scope="module")
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated, seeded case store."""
+    upgrade(db_url)
+    eng = make_engine(db_url)
+    seed(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def activity_executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="test-activity") as ex:
+        yield ex
+
+
+def max_cached_workflows() -> int:
+    """`MEDIATION_TEST_MAX_CACHED_WORKFLOWS=0` makes every workflow task replay."""
+    return int(os.environ.get("MEDIATION_TEST_MAX_CACHED_WORKFLOWS", "1000"))
+
+
+@pytest_asyncio.fixture
+async def task_queue(
+    client: Client, engine: Engine, activity_executor: ThreadPoolExecutor
+) -> AsyncIterator[str]:
+    """A real worker on a fresh task queue for this test; yields the queue's name."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    worker = build_worker(client, engine, queue, activity_executor, max_cached_workflows())
+    async with worker:
+        yield queue
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,141 @@
+"""The case store: migrations on SQLite and PostgreSQL, seed idempotency, principals."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import Engine, func, inspect, text
+from sqlmodel import Session, select
+
+from mediation.db import make_engine
+from mediation.migrate import downgrade, upgrade
+from mediation.principals import hash_token
+from mediation.seed import ORGS, seed
+from models.enums import OrgKind
+from models.tables import ApiPrincipal, Mediator, Organization
+
+TABLES = {
+    "organizations",
+    "mediators",
+    "cases",
+    "parties",
+    "case_events",
+    "notifications",
+    "audit_log",
+    "api_principals",
+    "alembic_version",
+}
+
+
+def test_migrations_create_every_table_and_run_twice(db_url: str) -> None:
+    upgrade(db_url)
+    upgrade(db_url)  # a second run is a no-op
+    eng = make_engine(db_url)
+    try:
+        insp = inspect(eng)
+        assert TABLES <= set(insp.get_table_names())
+        uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("case_events")}
+        assert ("case_id", "seq") in uniques
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    finally:
+        eng.dispose()
+
+
+def test_migrations_downgrade_and_upgrade_again(db_url: str) -> None:
+    upgrade(db_url)
+    downgrade(db_url, "base")
+    eng = make_engine(db_url)
+    try:
+        assert "cases" not in inspect(eng).get_table_names()
+    finally:
+        eng.dispose()
+    upgrade(db_url)
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with Session(engine) as s:
+        return (
+            s.exec(select(func.count()).select_from(Organization)).one(),
+            s.exec(select(func.count()).select_from(Mediator)).one(),
+        )
+
+
+def test_seed_is_idempotent_and_covers_the_design(engine: Engine) -> None:
+    before = _counts(engine)
+    seed(engine)
+    seed(engine)
+    assert _counts(engine) == before == (len(ORGS), sum(len(o.mediators) for o in ORGS))
+    with Session(engine) as s:
+        kinds = {o.kind for o in s.exec(select(Organization))}
+        towns = {o.town for o in s.exec(select(Organization)) if o.town}
+        qijian = s.exec(
+            select(Organization).where(
+                Organization.community == "七间社区",
+                Organization.kind == OrgKind.five_elders_studio.value,
+            )
+        ).one()
+    assert kinds == {k.value for k in OrgKind}
+    assert {
+        "合阳城街道",
+        "钓鱼城街道",
+        "南津街街道",
+        "云门街道",
+        "草街街道",
+        "三庙镇",
+        "龙市镇",
+        "双槐镇",
+    } <= towns
+    assert qijian.town == "三庙镇"
+
+
+def test_principals_cli_prints_only_the_token_and_stores_its_hash(
+    engine: Engine, db_url: str
+) -> None:
+    env = {**os.environ, "MEDIATION_DATABASE_URL": db_url}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mediation",
+            "principals",
+            "create",
+            "--role",
+            "mediator",
+            "--org",
+            "union-labor",
+            "--name",
+            "劳动调解测试",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    token = out.stdout.strip()
+    assert out.stdout == token + "\n" and token.startswith("med_") and len(token) > 40
+    with Session(engine) as s:
+        row = s.exec(select(ApiPrincipal).where(ApiPrincipal.token_hash == hash_token(token))).one()
+        assert row.role == "mediator" and row.org_id == "union-labor"
+        assert token not in {p.token_hash for p in s.exec(select(ApiPrincipal))}
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mediation",
+            "principals",
+            "create",
+            "--role",
+            "mediator",
+            "--name",
+            "x",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and bad.stdout == "" and "--org" in bad.stderr

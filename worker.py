@@ -1,0 +1,71 @@
+"""The worker process: runs every case workflow and activity; stops cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import all_activities
+from mediation.db import make_engine
+from mediation.logging import configure_logging
+from mediation.settings import Settings, get_settings
+from mediation.temporal import connect
+from workflows.case import MediationCaseWorkflow
+
+WORKFLOWS = [MediationCaseWorkflow]
+
+
+def build_worker(
+    client: Client,
+    engine: Engine,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    max_cached_workflows: int = 1000,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=all_activities(engine),
+        activity_executor=executor,
+        max_concurrent_activities=executor._max_workers,
+        max_cached_workflows=max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    log = structlog.get_logger("worker")
+    client = await connect(settings)
+    engine = make_engine(settings.db_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
+        worker = build_worker(client, engine, settings.task_queue, executor)
+        log.info(
+            "worker started", task_queue=settings.task_queue, temporal=settings.temporal_target
+        )
+        async with worker:
+            await stop.wait()
+            log.info("worker stopping")
+    engine.dispose()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()
