@@ -126,7 +126,15 @@ class CaseStore:
         def persist(record: StepRecord) -> bool:
             if record.step is not step:
                 raise ValueError(f"{step.activity_name} got a {record.step.value} record")
-            return self.record_step(record)
+            written = self.record_step(record)
+            activity.logger.info(
+                "persisted %s seq %d%s",
+                step.value,
+                record.seq,
+                "" if written else " (already there)",
+                extra={"step": step.value, "seq": record.seq, "written": written},
+            )
+            return written
 
         persist.__name__ = persist.__qualname__ = step.activity_name
         persist.__annotations__ = {"record": StepRecord, "return": bool}

@@ -36,6 +36,21 @@ def _temporal_context(
     return event_dict
 
 
+def _extra_fields(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Fields passed with `extra={...}` by our own code (step, seq, …) become fields too."""
+    record = event_dict.get("_record")
+    if record is not None:
+        for key in _OWN_EXTRA:
+            if hasattr(record, key):
+                event_dict.setdefault(key, getattr(record, key))
+    return event_dict
+
+
+_OWN_EXTRA = ("step", "seq", "status", "written")
+
+
 def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -55,7 +70,7 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, _temporal_context],
+        foreign_pre_chain=[*shared, _temporal_context, _extra_fields],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

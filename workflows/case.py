@@ -810,6 +810,13 @@ class MediationCaseWorkflow:
             NotificationDraft(kind=n[0], audience=n[1], detail=n[2] if len(n) > 2 else {})
             for n in (notify or [])
         ]
+        workflow.logger.info(
+            "case step %s (seq %d), status %s",
+            step.value,
+            s.seq,
+            s.status.value,
+            extra={"step": step.value, "seq": s.seq, "status": s.status.value},
+        )
         await workflow.execute_activity(
             step.activity_name,
             StepRecord(
