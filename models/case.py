@@ -105,6 +105,7 @@ class Agreement(Strict):
     performance_due: date | None
     agreed_at: datetime
     judicial_confirmed_at: datetime | None = None
+    judicial_window_open: bool = True
 
 
 class CaseState(Strict):
@@ -167,6 +168,7 @@ class Step(StrEnum):
     extension = "extension"
     agreement = "agreement"
     judicial_confirmation = "judicial_confirmation"
+    judicial_window_closed = "judicial_window_closed"
     follow_up_due = "follow_up_due"
     follow_up_overdue = "follow_up_overdue"
     follow_up = "follow_up"

@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 
 from mediation.intake import new_case_input, start_case
-from models.case import CaseState, IntakeRequest, PartyIn
-from models.enums import Channel, DisputeType, PartyRole, RiskFlag
+from models.case import Actor, CaseState, IntakeRequest, PartyIn, Strict
+from models.commands import Action, Command
+from models.enums import Channel, DisputeType, PartyRole, RiskFlag, Role
 from models.policy import Policy
 from models.tables import Case, CaseEvent, Notification
 
@@ -106,3 +107,27 @@ def notifications(engine: Engine, cid: str) -> list[Notification]:
 def case_row(engine: Engine, cid: str) -> Case | None:
     with Session(engine) as s:
         return s.get(Case, cid)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+OFFICER = Actor(principal_id="p-officer", role=Role.officer)
+SUPERVISOR = Actor(principal_id="p-supervisor", role=Role.supervisor)
+
+
+def mediator_actor(org_id: str) -> Actor:
+    return Actor(principal_id=f"p-mediator-{org_id}", role=Role.mediator, org_id=org_id)
+
+
+async def act(
+    handle: WorkflowHandle[Any, CaseState], action: Action, body: Strict, actor: Actor = SUPERVISOR
+) -> CaseState:
+    """Send one command as its workflow Update; returns the new state."""
+    result: CaseState = await handle.execute_update(
+        action.update_name, Command.of(action, body, actor), result_type=CaseState
+    )
+    return result
+
+
+def notification_kinds(engine: Engine, cid: str) -> list[str]:
+    return [n.kind for n in notifications(engine, cid)]

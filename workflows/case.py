@@ -107,6 +107,7 @@ class MediationCaseWorkflow:
         self.reminded_for: datetime | None = None  # the mediation due date already reminded of
         self.labor_notice_due: datetime | None = None  # R5: 15 days from the labor body's receipt
         self.risk_watch: asyncio.Task[None] | None = None
+        self.judicial_window: asyncio.Task[None] | None = None
         self.search_attributes: dict[str, Any] = {}
 
     # --- the main line ----------------------------------------------------------------
@@ -393,6 +394,29 @@ class MediationCaseWorkflow:
             )
         await workflow.wait_condition(moved)
 
+    async def _close_judicial_window(self, agreement: Agreement) -> None:
+        """R8: the 30-day window is a timer, so the live state stops offering it on time."""
+        until = self.state.deadlines.judicial_confirmation_until
+        assert until is not None
+
+        def moved() -> bool:
+            s = self.state
+            return (
+                s.agreement is not agreement
+                or s.deadlines.judicial_confirmation_until != until
+                or s.status is CaseStatus.closed
+            )
+
+        if await self._sleep_until(until, moved):
+            async with self.lock:
+                if moved():
+                    return
+                agreement.judicial_window_open = False
+                await self._record(
+                    Step.judicial_window_closed,
+                    detail={"confirmed": agreement.judicial_confirmed_at is not None},
+                )
+
     # --- red risk (R3) --------------------------------------------------------------------
 
     async def _raise_risk_alert(self, actor: Actor, source: str) -> None:
@@ -531,6 +555,7 @@ class MediationCaseWorkflow:
                 else now + self.policy.first_follow_up_after
             )
             self.follow_up_epoch += 1
+            self.judicial_window = asyncio.create_task(self._close_judicial_window(s.agreement))
             await self._record(
                 Step.agreement,
                 cmd.actor,

@@ -83,7 +83,7 @@ def why_not(
                 return "there is no agreement to confirm"
             if state.agreement.judicial_confirmed_at is not None:
                 return "judicial confirmation is already recorded"
-            if now > until:
+            if not state.agreement.judicial_window_open or now > until:
                 return "the 30-day window for judicial confirmation has passed (R8)"
     if cmd is not None:
         return _why_not_body(state, cmd)
