@@ -121,18 +121,20 @@ def activity_executor() -> Iterator[ThreadPoolExecutor]:
         yield ex
 
 
-def max_cached_workflows() -> int:
-    """`MEDIATION_TEST_MAX_CACHED_WORKFLOWS=0` makes every workflow task replay."""
-    return int(os.environ.get("MEDIATION_TEST_MAX_CACHED_WORKFLOWS", "1000"))
-
-
-@pytest_asyncio.fixture
+@pytest_asyncio.fixture(params=[1000, 0], ids=["cached", "replay"])
 async def task_queue(
-    client: Client, engine: Engine, activity_executor: ThreadPoolExecutor
+    request: pytest.FixtureRequest,
+    client: Client,
+    engine: Engine,
+    activity_executor: ThreadPoolExecutor,
 ) -> AsyncIterator[str]:
-    """A real worker on a fresh task queue for this test; yields the queue's name."""
+    """A real worker on a fresh task queue for this test; yields the queue's name.
+
+    Every test using it runs twice: with the workflow cache, and with
+    `max_cached_workflows=0`, where every workflow task replays the history from the start.
+    """
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    worker = build_worker(client, engine, queue, activity_executor, max_cached_workflows())
+    worker = build_worker(client, engine, queue, activity_executor, request.param)
     async with worker:
         yield queue
 

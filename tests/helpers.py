@@ -131,3 +131,21 @@ async def act(
 
 def notification_kinds(engine: Engine, cid: str) -> list[str]:
     return [n.kind for n in notifications(engine, cid)]
+
+
+async def stored(
+    engine: Engine,
+    cid: str,
+    pred: Callable[[list[str], list[str]], bool],
+    within: float = 20,
+    what: str = "rows",
+) -> None:
+    """Poll the store until `pred(event kinds, notification kinds)` holds.
+
+    Timer-driven steps change the live state a moment before their activity commits, so a
+    test that reads rows after seeing the state must wait for the rows themselves."""
+    deadline = time.monotonic() + within
+    while not pred(event_kinds(engine, cid), notification_kinds(engine, cid)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {event_kinds(engine, cid)}")
+        await asyncio.sleep(0.2)

@@ -32,6 +32,7 @@ from tests.helpers import (
     notification_kinds,
     notifications,
     open_case,
+    stored,
 )
 
 
@@ -97,7 +98,7 @@ async def test_labor_with_both_parties_consent_stays_in_mediation(
         h, lambda s: s.arbitration_notice_sent, within=20, what="arbitration notice"
     )
     assert s.status is CaseStatus.in_mediation  # told of arbitration, still mediating
-    assert "arbitration_rights" in notification_kinds(engine, case_id(h))
+    await stored(engine, case_id(h), lambda _e, n: "arbitration_rights" in n)
     s = await act(
         h, Action.agreement, AgreementBody(terms="补发工资", signed_by_parties=True, written=True)
     )
@@ -124,7 +125,7 @@ async def test_red_risk_alerts_first_reescalates_and_proceeds_once_acknowledged(
     assert s.assignment is not None and s.assignment.org_id == "wf-marriage"
 
     s = await eventually(h, lambda s: s.risk_escalations >= 1, within=15, what="re-escalation")
-    assert "risk_escalation" in event_kinds(engine, cid)
+    await stored(engine, cid, lambda e, _n: "risk_escalation" in e)
     assert notification_kinds(engine, cid).count("risk_alert") >= 4
 
     s = await _accepted(h)
@@ -260,6 +261,7 @@ async def test_follow_ups_remind_urge_refer_and_reopen(
     await _agreed(h)
     cid = case_id(h)
     s = await eventually(h, lambda s: s.overdue, within=15, what="overdue follow-up")
+    await stored(engine, cid, lambda _e, n: n.count("follow_up_overdue") == 2)
     assert notification_kinds(engine, cid)[-3:] == [
         "follow_up_due",
         "follow_up_overdue",

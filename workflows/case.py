@@ -66,7 +66,8 @@ ACTIVITY_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["UnknownAssignee", "ValueError"],
 )
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Steps take milliseconds; a short timeout makes a crashed worker's activity retry soon.
+ACTIVITY_TIMEOUT = timedelta(seconds=10)
 PARTIES = "parties"
 SUPERVISORS = "supervisors"
 RISK_AUDIENCE = ("police_liaison", "duty_supervisor")
