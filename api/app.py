@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import problems
+from api import audit, problems
 from api.deps import Runtime
-from api.routes import health, roster
+from api.routes import actions, cases, health, roster, stats
 from mediation.db import make_engine
 from mediation.settings import Settings, get_settings
 
@@ -32,6 +32,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         lifespan=lifespan,
     )
     problems.install(app)
+    audit.install(app)
     app.include_router(health.router)
     app.include_router(roster.router)
+    app.include_router(cases.router)
+    app.include_router(actions.router)
+    app.include_router(stats.router)
     return app

@@ -17,6 +17,7 @@ from mediation.principals import principal_for_token
 from mediation.settings import Settings
 from mediation.temporal import connect
 from models.enums import Role
+from models.policy import load_policy
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Runtime:
     def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
         self.settings = settings
         self.engine = engine
+        self.policy = load_policy(settings.policy_file)  # snapshotted into every new case
         self._client = client
         self._lock = asyncio.Lock()
 
@@ -59,6 +61,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def current_principal(
+    request: Request,
     rt: Annotated[Runtime, Depends(runtime)],
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -67,7 +70,9 @@ def current_principal(
     row = principal_for_token(rt.engine, creds.credentials)
     if row is None:
         raise HTTPException(401, "the bearer token is not valid")
-    return Principal(row.id, row.name, Role(row.role), row.org_id, row.mediator_id)
+    principal = Principal(row.id, row.name, Role(row.role), row.org_id, row.mediator_id)
+    request.state.principal = principal  # for the audit log
+    return principal
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]

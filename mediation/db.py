@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, make_url
+from sqlalchemy import Engine, event, literal_column, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, create_engine
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back without their zone; they were written in UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def make_engine(url: str) -> Engine:
@@ -56,6 +64,11 @@ def insert_ignore(
     dialect = session.get_bind().dialect.name
     mod: Any = postgresql if dialect == "postgresql" else sqlite
     tbl = table.__table__  # type: ignore[attr-defined]
-    stmt = mod.insert(tbl).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    stmt = (
+        mod.insert(tbl)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_columns)
+        .returning(literal_column("1"))
+    )
+    # RETURNING, not rowcount: psycopg reports -1 for this statement under SQLAlchemy 2.1.
+    return session.execute(stmt).first() is not None

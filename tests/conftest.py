@@ -4,26 +4,34 @@ MEDIATION_TEST_DATABASE_URL is set), and a real worker on a fresh task queue per
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 import pytest_asyncio
+import uvicorn
 from sqlalchemy import Engine, make_url
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from mediation.db import make_engine
 from mediation.devserver import temporal_binary, tuning_args
 from mediation.migrate import upgrade
+from mediation.principals import create_principal
 from mediation.seed import seed
+from mediation.settings import Settings
 from mediation.temporal import data_converter
 from models import search_attributes
+from models.enums import Role
 from models.policy import Policy
 from worker import build_worker
 
@@ -141,3 +149,66 @@ async def task_queue(
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+# --- the API, served for real --------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="module")
+async def api_queue(
+    client: Client, engine: Engine, activity_executor: ThreadPoolExecutor
+) -> AsyncIterator[str]:
+    queue = f"api-{uuid.uuid4().hex[:12]}"
+    async with build_worker(client, engine, queue, activity_executor):
+        yield queue
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest_asyncio.fixture(scope="module")
+async def api_url(
+    client: Client, engine: Engine, db_url: str, api_queue: str
+) -> AsyncIterator[str]:
+    """The real app under uvicorn on a free loopback port: real HTTP requests."""
+    port = _free_port()
+    settings = Settings(database_url=db_url, task_queue=api_queue, api_port=port)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, client), host="127.0.0.1", port=port, log_config=None)
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+ROLES = {
+    "officer": (Role.officer, None),
+    "supervisor": (Role.supervisor, None),
+    "admin": (Role.admin, None),
+    "mediator_qijian": (Role.mediator, "fe-sanmiao-qijian"),
+    "mediator_union": (Role.mediator, "union-labor"),
+    "mediator_wf": (Role.mediator, "wf-marriage"),
+}
+
+
+@pytest.fixture(scope="module")
+def tokens(engine: Engine) -> dict[str, str]:
+    """A bearer token for each kind of principal of DESIGN §7."""
+    return {
+        name: create_principal(engine, role, f"test {name}", org)[1]
+        for name, (role, org) in ROLES.items()
+    }
+
+
+@pytest_asyncio.fixture
+async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as c:
+        yield c

@@ -1,0 +1,95 @@
+"""Who may do what (DESIGN §7), and what they may see. Routes ask; nothing else decides."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+
+from api.deps import Principal
+from models.case import Actor
+from models.commands import Action
+from models.enums import Role
+from models.tables import Case
+
+MEDIATION_ACTIONS = {
+    Action.accept,
+    Action.decline,
+    Action.sessions,
+    Action.agreement,
+    Action.judicial_confirmation,
+    Action.extend,
+    Action.terminate,
+    Action.refuse,
+    Action.follow_ups,
+    Action.reopen,
+    Action.risk,
+}
+MAY_ACT: dict[Role, frozenset[Action]] = {
+    Role.officer: frozenset({Action.reject, Action.withdraw, Action.risk_ack}),
+    Role.mediator: frozenset(MEDIATION_ACTIONS),
+    Role.supervisor: frozenset(Action),
+    Role.admin: frozenset(),
+}
+MAY_INTAKE = {Role.officer, Role.supervisor}
+MAY_SEE_STATS = {Role.officer, Role.supervisor}
+MAY_READ_CASES = {Role.officer, Role.mediator, Role.supervisor}
+
+
+def actor_of(p: Principal) -> Actor:
+    return Actor(principal_id=p.id, role=p.role, org_id=p.org_id)
+
+
+def require_role(p: Principal, allowed: set[Role] | frozenset[Role], what: str) -> None:
+    if p.role not in allowed:
+        raise HTTPException(403, f"a {p.role.value} may not {what}")
+
+
+def require_action(p: Principal, action: Action) -> None:
+    if action not in MAY_ACT[p.role]:
+        raise HTTPException(403, f"a {p.role.value} may not '{action.value}' a case")
+
+
+def can_read(p: Principal, case: Case) -> bool:
+    match p.role:
+        case Role.supervisor:
+            return True
+        case Role.officer:
+            return not case.non_public
+        case Role.mediator:
+            return p.org_id is not None and case.org_id == p.org_id
+    return False
+
+
+def require_readable(p: Principal, case: Case | None) -> Case:
+    """Cases outside a principal's scope do not exist for them (404, not 403)."""
+    if case is None or not can_read(p, case):
+        raise HTTPException(404, "no such case")
+    return case
+
+
+def require_own_assignment(p: Principal, case: Case) -> None:
+    """A mediator with a mediator id acts only on cases assigned to them (or to nobody yet)."""
+    if p.role is Role.mediator and p.mediator_id and case.mediator_id not in (None, p.mediator_id):
+        raise HTTPException(403, "the case is assigned to another mediator")
+
+
+def sees_personal_data(p: Principal, case: Case) -> bool:
+    """Officers (intake), supervisors and the assigned mediator need contact details."""
+    if p.role in (Role.officer, Role.supervisor):
+        return True
+    return p.role is Role.mediator and (p.mediator_id is None or p.mediator_id == case.mediator_id)
+
+
+def permitted_actions(p: Principal, allowed: list[str]) -> list[str]:
+    return [a for a in allowed if Action(a) in MAY_ACT[p.role]]
+
+
+def mask_name(name: str) -> str:
+    return name[0] + "*" * (len(name) - 1) if name else name
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def mask_id_number(value: str | None) -> str | None:
+    return None if value is None else "*" * (len(value) - 4) + value[-4:]

@@ -1,0 +1,81 @@
+"""Case reads and intake helpers shared by the case routes: store look-ups, live state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import HTTPException
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.access import mask_id_number, mask_name, mask_phone, permitted_actions, sees_personal_data
+from api.deps import Principal
+from api.schemas import CaseOut, PartyOut
+from models.case import CaseState
+from models.enums import CaseStatus
+from models.tables import Case, Party
+
+
+def load_case(session: Session, case_id: str) -> Case | None:
+    return session.get(Case, case_id)
+
+
+def stored_state(case: Case) -> CaseState:
+    return CaseState.model_validate(case.state)
+
+
+async def live_state(client: Client, case: Case) -> CaseState:
+    """The workflow's own answer while the case is open; the store's snapshot once closed
+    (or, degraded, when Temporal cannot be reached)."""
+    if case.status == CaseStatus.closed.value:
+        return stored_state(case)
+    try:
+        handle = client.get_workflow_handle(case.workflow_id)
+        state: CaseState = await handle.query("current_state", result_type=CaseState)
+        return state
+    except RPCError:
+        return stored_state(case)
+
+
+def parties_out(session: Session, principal: Principal, case: Case) -> list[PartyOut]:
+    rows = session.exec(
+        select(Party).where(Party.case_id == case.id).order_by(col(Party.position))
+    ).all()
+    full = sees_personal_data(principal, case)
+    return [
+        PartyOut(
+            role=p.role,  # type: ignore[arg-type]
+            name=p.name if full else mask_name(p.name),
+            phone=p.phone if full else mask_phone(p.phone),
+            id_number=p.id_number if full else mask_id_number(p.id_number),
+            address=p.address if full else None,
+            masked=not full,
+        )
+        for p in rows
+    ]
+
+
+def case_out(session: Session, principal: Principal, case: Case, state: CaseState) -> CaseOut:
+    return CaseOut.build(
+        state,
+        parties_out(session, principal, case),
+        permitted_actions(principal, state.allowed_actions),
+    )
+
+
+async def wait_for_row(engine: Engine, case_id: str, seconds: float = 15) -> Case:
+    """The intake step writes the case row; answer only once it is there."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with Session(engine, expire_on_commit=False) as session:
+            row = session.get(Case, case_id)
+        if row is not None:
+            return row
+        if time.monotonic() > deadline:
+            raise HTTPException(
+                503, "the case was started but is not recorded yet; retry with the same key"
+            )
+        await asyncio.sleep(0.05)

@@ -1,0 +1,155 @@
+"""Intake and reads of cases (DESIGN §6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy import func
+from sqlmodel import col, select
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.access import MAY_INTAKE, MAY_READ_CASES, actor_of, require_readable, require_role
+from api.cases import case_out, live_state, load_case, wait_for_row
+from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
+from mediation.db import as_utc
+from mediation.intake import new_case_input, start_case
+from models.case import IntakeRequest
+from models.enums import CaseStatus, DisputeType, RiskLevel, Role
+from models.tables import Case, CaseEvent, Notification
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such case, or outside your scope"}
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseOut,
+    responses={
+        200: {
+            "description": "the same Idempotency-Key was seen before: that case",
+            "model": CaseOut,
+        }
+    },
+)
+async def intake(
+    body: IntakeRequest,
+    rt: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> CaseOut:
+    """Register a dispute and start its workflow. The same `Idempotency-Key` always names the
+    same case: a repeat answers 200 with it, even after the case has closed."""
+    require_role(principal, MAY_INTAKE, "register cases")
+    client = await rt.client()
+    seen = (
+        session.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
+        if idempotency_key
+        else None
+    )
+    if seen is not None:
+        response.status_code = 200
+        return case_out(session, principal, seen, await live_state(client, seen))
+    case = new_case_input(body, rt.policy, idempotency_key, actor_of(principal))
+    try:
+        await start_case(client, rt.settings.task_queue, case)
+    except WorkflowAlreadyStartedError:
+        pass  # the key's case ran and closed already: its row answers below
+    row = await wait_for_row(rt.engine, case.case_id)
+    return case_out(session, principal, row, await live_state(client, row))
+
+
+@router.get("", response_model=CasePage)
+def list_cases(
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: CaseStatus | None = None,
+    dispute_type: DisputeType | None = None,
+    org_id: str | None = None,
+    mediator_id: str | None = None,
+    town: str | None = None,
+    risk_level: RiskLevel | None = None,
+    overdue: bool | None = None,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> CasePage:
+    require_role(principal, MAY_READ_CASES, "read cases")
+    stmt = select(Case)
+    if principal.role is Role.officer:
+        stmt = stmt.where(Case.non_public == False)  # noqa: E712  (SQL expression)
+    elif principal.role is Role.mediator:
+        stmt = stmt.where(Case.org_id == principal.org_id)
+    filters = {
+        Case.status: status,
+        Case.dispute_type: dispute_type,
+        Case.org_id: org_id,
+        Case.mediator_id: mediator_id,
+        Case.town: town,
+        Case.risk_level: risk_level,
+        Case.overdue: overdue,
+    }
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(
+        stmt.order_by(col(Case.created_at).desc(), Case.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)  # type: ignore[attr-defined]
+    ).all()
+    return CasePage(
+        items=[CaseSummary.from_row(r) for r in rows],
+        page=page,
+        page_size=page_size,
+        total=total,
+    )
+
+
+@router.get("/{case_id}", response_model=CaseOut, responses=NOT_FOUND)
+async def get_case(
+    case_id: str, rt: RuntimeDep, session: SessionDep, principal: PrincipalDep
+) -> CaseOut:
+    require_role(principal, MAY_READ_CASES, "read cases")
+    case = require_readable(principal, load_case(session, case_id))
+    return case_out(session, principal, case, await live_state(await rt.client(), case))
+
+
+@router.get("/{case_id}/timeline", response_model=list[EventOut], responses=NOT_FOUND)
+def timeline(case_id: str, session: SessionDep, principal: PrincipalDep) -> list[EventOut]:
+    require_role(principal, MAY_READ_CASES, "read cases")
+    require_readable(principal, load_case(session, case_id))
+    rows = session.exec(
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.seq))
+    ).all()  # type: ignore[arg-type]
+    return [
+        EventOut.model_validate(r, from_attributes=True).model_copy(
+            update={"occurred_at": as_utc(r.occurred_at)}
+        )
+        for r in rows
+    ]
+
+
+@router.get("/{case_id}/notifications", response_model=list[NotificationOut], responses=NOT_FOUND)
+def case_notifications(
+    case_id: str, session: SessionDep, principal: PrincipalDep
+) -> list[NotificationOut]:
+    require_role(principal, MAY_READ_CASES, "read cases")
+    require_readable(principal, load_case(session, case_id))
+    rows = session.exec(
+        select(Notification).where(Notification.case_id == case_id).order_by(col(Notification.id))  # type: ignore[arg-type]
+    ).all()
+    return [
+        NotificationOut(
+            kind=r.kind,
+            audience=r.audience,
+            created_at=as_utc(r.created_at),
+            sent_at=as_utc(r.sent_at),
+        )  # type: ignore[arg-type]
+        for r in rows
+    ]

@@ -1,0 +1,117 @@
+"""Risk screening rules and capacity/load-aware routing against a real case store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, delete
+from sqlmodel import Session
+
+from activities.risk import assess_risk
+from activities.routing import RoutingActivities
+from models.case import RiskScreeningInput, RouteRequest
+from models.enums import DisputeType, RiskFlag, RiskLevel
+from models.tables import Case
+
+
+@pytest.mark.parametrize(
+    ("summary", "flags", "headcount", "level"),
+    [
+        ("扬言要跳楼", [], None, RiskLevel.red),
+        ("他说要和对方同归于尽", [], None, RiskLevel.red),
+        ("丈夫长期家暴", [], None, RiskLevel.red),
+        ("拿着刀在门口", [], None, RiskLevel.red),
+        ("threatened to kill the neighbour", [], None, RiskLevel.red),
+        ("邻里噪音纠纷", [RiskFlag.weapon], None, RiskLevel.red),
+        ("多次威胁要去上访", [], None, RiskLevel.yellow),
+        ("工资拖欠", [], 12, RiskLevel.yellow),
+        ("赡养老人纠纷", [RiskFlag.elderly], None, RiskLevel.yellow),
+        ("楼上漏水", [], None, RiskLevel.green),
+        ("工资拖欠", [], 9, RiskLevel.green),
+    ],
+)
+def test_risk_levels(
+    summary: str, flags: list[RiskFlag], headcount: int | None, level: RiskLevel
+) -> None:
+    result = assess_risk(
+        RiskScreeningInput(
+            summary=summary, risk_flags=flags, headcount=headcount, collective_headcount=10
+        )
+    )
+    assert result.level is level
+    assert all(summary not in reason for reason in result.reasons)  # codes, never the words
+
+
+def _req(**kw: object) -> RouteRequest:
+    base = {
+        "case_id": "c",
+        "dispute_type": DisputeType.family,
+        "town": "三庙镇",
+        "community": "七间社区",
+        "risk_level": RiskLevel.green,
+        "risk_flags": [],
+    }
+    return RouteRequest.model_validate({**base, **kw})
+
+
+def _open_cases(engine: Engine, mediator_id: str, org_id: str, n: int) -> list[str]:
+    now = datetime.now(UTC)
+    ids = [f"load-{mediator_id}-{i}" for i in range(n)]
+    with Session(engine) as s:
+        for cid in ids:
+            s.add(
+                Case(
+                    id=cid,
+                    case_no=cid[-30:],
+                    workflow_id=f"case-{cid}",
+                    status="in_mediation",
+                    dispute_type="family",
+                    channel="walk_in",
+                    risk_level="green",
+                    town="三庙镇",
+                    org_id=org_id,
+                    mediator_id=mediator_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        s.commit()
+    return ids
+
+
+def test_routing_prefers_the_least_loaded_and_respects_capacity(engine: Engine) -> None:
+    routing = RoutingActivities(engine)
+    first = routing.route_case(_req())
+    assert first.assignment is not None and first.assignment.org_id == "fe-sanmiao-qijian"
+    # m1 (capacity 4) carries 3 open cases, m2 (capacity 3) none → m2.
+    ids = _open_cases(engine, "fe-sanmiao-qijian-m1", "fe-sanmiao-qijian", 3)
+    try:
+        pick = routing.route_case(_req())
+        assert pick.assignment is not None and pick.assignment.mediator_id == "fe-sanmiao-qijian-m2"
+        # Both five-elders mediators excluded → the community's veterans' room.
+        pick = routing.route_case(
+            _req(excluded_mediators=["fe-sanmiao-qijian-m1", "fe-sanmiao-qijian-m2"])
+        )
+        assert pick.assignment is not None and pick.assignment.org_id == "vet-sanmiao-qijian"
+        # No community studio for this town → the town committee.
+        pick = routing.route_case(_req(town="龙市镇", community=None))
+        assert pick.assignment is not None and pick.assignment.org_id == "town-longshi"
+        # Everybody excluded → no route (the workflow hands the case to supervisors).
+        pick = routing.route_case(
+            _req(
+                dispute_type=DisputeType.labor,
+                excluded_mediators=[
+                    "union-labor-m1",
+                    "union-labor-m2",
+                    "union-labor-m3",
+                    "town-sanmiao-m1",
+                    "town-sanmiao-m2",
+                ],
+            )
+        )
+        assert pick.assignment is None
+    finally:
+        with Session(engine) as s:
+            s.execute(delete(Case).where(Case.id.in_(ids)))  # type: ignore[attr-defined]
+            s.commit()
