@@ -43,7 +43,7 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     log = structlog.get_logger("worker")
-    client = await connect(settings)
+    client = await connect(settings, settings.sdk_metrics_bind)
     engine = make_engine(settings.db_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

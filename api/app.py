@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import audit, problems
+from api import audit, metrics, problems
 from api.deps import Runtime
 from api.routes import actions, cases, health, roster, stats
 from mediation.db import make_engine
@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     )
     problems.install(app)
     audit.install(app)
+    metrics.install(app)
+    app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(roster.router)
     app.include_router(cases.router)

@@ -6,13 +6,12 @@ import asyncio
 import time
 
 from fastapi import HTTPException
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.access import mask_id_number, mask_name, mask_phone, permitted_actions, sees_personal_data
-from api.deps import Principal
+from api.deps import Principal, Runtime
 from api.schemas import CaseOut, PartyOut
 from models.case import CaseState
 from models.enums import CaseStatus
@@ -66,12 +65,17 @@ def case_out(session: Session, principal: Principal, case: Case, state: CaseStat
     )
 
 
-async def wait_for_row(engine: Engine, case_id: str, seconds: float = 15) -> Case:
+async def present(rt: Runtime, principal: Principal, case: Case) -> CaseOut:
+    """The case as this principal may see it, with its live state."""
+    state = await live_state(await rt.client(), case)
+    return await rt.db(lambda s: case_out(s, principal, case, state))
+
+
+async def wait_for_row(rt: Runtime, case_id: str, seconds: float = 15) -> Case:
     """The intake step writes the case row; answer only once it is there."""
     deadline = time.monotonic() + seconds
     while True:
-        with Session(engine, expire_on_commit=False) as session:
-            row = session.get(Case, case_id)
+        row = await rt.db(lambda s: load_case(s, case_id))
         if row is not None:
             return row
         if time.monotonic() > deadline:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,9 +15,11 @@ from temporalio.client import Client
 
 from mediation.principals import principal_for_token
 from mediation.settings import Settings
-from mediation.temporal import connect
+from mediation.temporal import connect, free_loopback_port, metrics_url
 from models.enums import Role
 from models.policy import load_policy
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,32 @@ class Runtime:
         self.policy = load_policy(settings.policy_file)  # snapshotted into every new case
         self._client = client
         self._lock = asyncio.Lock()
+        # An injected client brings its own runtime; the setting then only says where its
+        # metrics are. Otherwise the API's own client serves them on a loopback port.
+        self._metrics_bind = settings.sdk_metrics_bind or (
+            None if client else f"127.0.0.1:{free_loopback_port()}"
+        )
+        self.sdk_metrics_url = metrics_url(self._metrics_bind) if self._metrics_bind else None
 
     async def client(self) -> Client:
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    self._client = await connect(self.settings)
+                    self._client = await connect(self.settings, self._metrics_bind)
         return self._client
+
+    async def db(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn` with a short-lived session on a worker thread.
+
+        Async routes use this rather than a request-long session: a session held across an
+        await pins a pooled connection, and a blocking pool wait on the event loop stalls
+        every request (seen with 20 concurrent intakes)."""
+
+        def run() -> T:
+            with Session(self.engine, expire_on_commit=False) as session:
+                return fn(session)
+
+        return await asyncio.to_thread(run)
 
 
 def runtime(request: Request) -> Runtime:

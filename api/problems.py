@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM = "application/problem+json"
@@ -20,6 +21,46 @@ TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+DESCRIPTIONS = {
+    401: "no bearer token, or one that is not valid",
+    403: "your role may not do this",
+    404: "no such case, or outside your scope",
+    409: "not possible in the case's current state (the detail says why)",
+    422: "the request does not match the contract (the errors say where)",
+    503: "a dependency (database or Temporal) is not available; try again",
+}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ValidationProblem(Problem):
+    errors: list[FieldError]
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem responses a route can give."""
+    return {
+        code: {
+            "model": ValidationProblem if code == 422 else Problem,
+            "description": DESCRIPTIONS[code],
+        }
+        for code in codes
+    }
 
 
 def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -46,9 +87,34 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _problem_media_type(app: FastAPI) -> None:
+    """Error responses are documented as application/problem+json, as they are sent."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for op in operations.values():
+                    for code, response in op.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if code.startswith(("4", "5")) and "application/json" in content:
+                            content[PROBLEM] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _problem_media_type(app)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # Starlette's answer to a body it cannot decode
+            return problem(422, "the request body is not valid JSON", errors=[])
+        if exc.status_code == 422:
+            return problem(422, str(exc.detail), errors=[])
         return problem(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

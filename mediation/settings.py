@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     temporal_port: int = Field(default=7233, ge=1, le=65535)
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    sdk_metrics_bind: str | None = Field(
+        default=None,
+        description=(
+            "host:port where this process's Temporal SDK serves Prometheus metrics; "
+            "the API relays them on /metrics (unset: the API picks a free loopback port, "
+            "the worker serves none)"
+        ),
+    )
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

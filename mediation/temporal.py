@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from mediation.settings import Settings
 
@@ -13,9 +16,29 @@ def data_converter() -> DataConverter:
     return pydantic_data_converter
 
 
-async def connect(settings: Settings) -> Client:
+def free_loopback_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def metrics_runtime(bind: str) -> Runtime:
+    """An SDK runtime whose metrics are served for Prometheus at http://<bind>/metrics."""
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
+def metrics_url(bind: str) -> str:
+    host, _, port = bind.rpartition(":")
+    return f"http://{'127.0.0.1' if host in ('', '0.0.0.0', '[::]') else host}:{port}/metrics"
+
+
+async def connect(settings: Settings, metrics_bind: str | None = None) -> Client:
+    """A client with the production data converter; with `metrics_bind`, its SDK metrics
+    are served there (one such runtime per process)."""
+    bind = metrics_bind
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(),
+        runtime=metrics_runtime(bind) if bind else None,
     )

@@ -147,13 +147,16 @@ def run_up(settings: Settings) -> int:
         children.append(
             Child("worker", [sys.executable, "-m", "mediation", "worker"], logs / "worker.log", env)
         )
-        api = Child("api", [sys.executable, "-m", "mediation", "api"], logs / "api.log", env)
+        # MEDIATION_SDK_METRICS_BIND is the worker's; the API relays its own on /metrics.
+        api_env = {k: v for k, v in env.items() if k != "MEDIATION_SDK_METRICS_BIND"}
+        api = Child("api", [sys.executable, "-m", "mediation", "api"], logs / "api.log", api_env)
         children.append(api)
         _wait_http(f"{api_url}/healthz", "the API", api)
         console.print(
             "\n[bold green]Up.[/]\n"
             f"  API docs      {api_url}/docs\n"
             f"  Readiness     {api_url}/readyz\n"
+            f"  Metrics       {api_url}/metrics\n"
             f"  Temporal UI   {ui_url}\n"
             f"  Logs          {logs}/{{temporal,worker,api}}.log\n"
             "  A token       .venv/bin/mediation principals create --role supervisor "

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.enums import (
     CaseStatus,
@@ -23,10 +23,33 @@ from models.enums import (
 from models.policy import Policy
 
 
+def _printable(value: str) -> str:
+    """Text a database and a person can hold: no NUL or other control characters (tab and
+    newlines aside) and no lone surrogates. PostgreSQL refuses both, so letting them in
+    would leave a started case that can never be recorded."""
+    for ch in value:
+        code = ord(ch)
+        if (code < 32 and ch not in "\t\n\r") or code == 127 or 0xD800 <= code <= 0xDFFF:
+            raise ValueError("text must not contain control characters or invalid Unicode")
+    return value
+
+
 class Strict(BaseModel):
-    """Unknown fields are an error everywhere (the API contract rejects them with 422)."""
+    """Unknown fields are an error everywhere (the API contract rejects them with 422), and
+    every text field must be printable text."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_is_printable(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return _printable(value)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    _printable(item)
+        return value
 
 
 # --- intake -----------------------------------------------------------------------------

@@ -5,8 +5,8 @@ MEDIATION_TEST_DATABASE_URL is set), and a real worker on a fresh task queue per
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,13 +29,16 @@ from mediation.migrate import upgrade
 from mediation.principals import create_principal
 from mediation.seed import seed
 from mediation.settings import Settings
-from mediation.temporal import data_converter
+from mediation.temporal import data_converter, free_loopback_port, metrics_runtime
 from models import search_attributes
 from models.enums import Role
 from models.policy import Policy
 from worker import build_worker
 
 PG_URL = os.environ.get("MEDIATION_TEST_DATABASE_URL")
+# The SDK runtime shared by the test client and workers serves its metrics here; the API
+# under test relays them on /metrics as it does in production.
+SDK_METRICS_BIND = f"127.0.0.1:{free_loopback_port()}"
 
 # Second-scale durations on the real dev server (DESIGN §4).
 FAST_POLICY = Policy(
@@ -73,6 +76,7 @@ async def temporal_env(
 ) -> AsyncIterator[WorkflowEnvironment]:
     db_file = tmp_path_factory.mktemp("temporal") / "temporal.db"
     env = await WorkflowEnvironment.start_local(
+        runtime=metrics_runtime(SDK_METRICS_BIND),
         data_converter=data_converter(),
         dev_server_existing_path=temporal_binary(),
         dev_server_database_filename=str(db_file),
@@ -163,19 +167,15 @@ async def api_queue(
         yield queue
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest_asyncio.fixture(scope="module")
 async def api_url(
     client: Client, engine: Engine, db_url: str, api_queue: str
 ) -> AsyncIterator[str]:
     """The real app under uvicorn on a free loopback port: real HTTP requests."""
-    port = _free_port()
-    settings = Settings(database_url=db_url, task_queue=api_queue, api_port=port)
+    port = free_loopback_port()
+    settings = Settings(
+        database_url=db_url, task_queue=api_queue, api_port=port, sdk_metrics_bind=SDK_METRICS_BIND
+    )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, client), host="127.0.0.1", port=port, log_config=None)
     )
@@ -212,3 +212,32 @@ def tokens(engine: Engine) -> dict[str, str]:
 async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as c:
         yield c
+
+
+# --- every log record of the session, for the personal-data scan ---------------------------
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # The message, its arguments, its extra fields and any traceback: all of it.
+        text = f"{record.name} {record.getMessage()} {record.__dict__!r}"
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        self.lines.append(text)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_lines() -> Iterator[list[str]]:
+    """Every log record at INFO and above (the production level) from the whole session."""
+    root = logging.getLogger()
+    keep = _Keep()
+    saved = root.level
+    root.addHandler(keep)
+    root.setLevel(min(saved, logging.INFO) if saved else logging.INFO)
+    yield keep.lines
+    root.removeHandler(keep)
+    root.setLevel(saved)

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from mediation.logging import configure_logging
 from models.enums import CaseStatus
 from models.policy import Policy
-from tests.helpers import eventually, intake, open_case
+from tests.helpers import case_id, eventually, intake, open_case, stored
 
 
 async def test_workflow_and_activity_lines_carry_ids(
@@ -28,6 +28,8 @@ async def test_workflow_and_activity_lines_carry_ids(
     try:
         handle = await open_case(client, task_queue, intake(), fast_policy)
         await eventually(handle, lambda s: s.status is CaseStatus.awaiting_acceptance)
+        # The state changes a moment before the assignment activity commits and logs.
+        await stored(engine, case_id(handle), lambda ev, _: "assignment" in ev, what="assignment")
         await handle.terminate("test over")
     finally:
         root.handlers[:] = saved[0]

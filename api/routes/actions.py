@@ -7,9 +7,8 @@ validator says no, with its reason.
 # No `from __future__ import annotations` here: FastAPI must see the body classes that the
 # route factory closes over.
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException
+from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -23,22 +22,18 @@ from api.access import (
     require_readable,
 )
 from api.cases import case_out, load_case
-from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from api.deps import Principal, PrincipalDep, RuntimeDep
+from api.problems import error_responses
 from api.schemas import CaseOut
 from models.case import CaseState, Strict
 from models.commands import BODY_OF, AcceptBody, Action, AssignBody, Command
-from models.enums import CaseStatus
 from models.tables import Mediator, Organization
 
 router = APIRouter(prefix="/api/v1/cases", tags=["case actions"])
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    403: {"description": "your role may not do this"},
-    404: {"description": "no such case, or outside your scope"},
-    409: {"description": "not possible in the case's current state (the reason says why)"},
-}
+RESPONSES = error_responses(401, 403, 404, 409, 422, 503)
 
 
-def _check_body(action: Action, body: Strict, principal: PrincipalDep, session: Session) -> None:
+def _check_body(action: Action, body: Strict, principal: Principal, session: Session) -> None:
     if (
         isinstance(body, AcceptBody)
         and principal.mediator_id
@@ -48,11 +43,15 @@ def _check_body(action: Action, body: Strict, principal: PrincipalDep, session: 
     if isinstance(body, AssignBody):
         org = session.get(Organization, body.org_id)
         if org is None or not org.active:
-            raise HTTPException(422, "unknown organisation")
+            raise _invalid("org_id", "unknown organisation")
         if body.mediator_id is not None:
             mediator = session.get(Mediator, body.mediator_id)
             if mediator is None or mediator.org_id != org.id or not mediator.active:
-                raise HTTPException(422, "the mediator does not belong to that organisation")
+                raise _invalid("mediator_id", "the mediator does not belong to that organisation")
+
+
+def _invalid(field: str, msg: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", field), "msg": msg, "type": "value_error"}])
 
 
 def _update_refusal(exc: WorkflowUpdateFailedError) -> str:
@@ -67,16 +66,13 @@ def _make_route(action: Action, body_type: type[Strict]) -> None:
         case_id: str,
         body: body_type,  # type: ignore[valid-type]
         rt: RuntimeDep,
-        session: SessionDep,
         principal: PrincipalDep,
     ) -> CaseOut:
         require_action(principal, action)
-        case = require_readable(principal, load_case(session, case_id))
+        case = require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
         if action in MEDIATION_ACTIONS:
             require_own_assignment(principal, case)
-        _check_body(action, body, principal, session)
-        if case.status == CaseStatus.closed.value:
-            raise HTTPException(409, "the case is closed")
+        await rt.db(lambda s: _check_body(action, body, principal, s))
         handle = (await rt.client()).get_workflow_handle(case.workflow_id)
         try:
             state: CaseState = await handle.execute_update(
@@ -90,8 +86,8 @@ def _make_route(action: Action, body_type: type[Strict]) -> None:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
                 raise HTTPException(409, "the case is closed") from None
             raise HTTPException(503, "the workflow service is not reachable; try again") from None
-        session.refresh(case)
-        return case_out(session, principal, case, state)
+        fresh = await rt.db(lambda s: load_case(s, case_id)) or case
+        return await rt.db(lambda s: case_out(s, principal, fresh, state))
 
     run_command.__name__ = f"case_{action.update_name}"
     router.add_api_route(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import func
@@ -10,8 +10,9 @@ from sqlmodel import col, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.access import MAY_INTAKE, MAY_READ_CASES, actor_of, require_readable, require_role
-from api.cases import case_out, live_state, load_case, wait_for_row
+from api.cases import load_case, present, wait_for_row
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from api.problems import error_responses
 from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
 from mediation.db import as_utc
 from mediation.intake import new_case_input, start_case
@@ -19,10 +20,8 @@ from models.case import IntakeRequest
 from models.enums import CaseStatus, DisputeType, RiskLevel, Role
 from models.tables import Case, CaseEvent, Notification
 
-router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such case, or outside your scope"}
-}
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=error_responses(401, 403, 422))
+NOT_FOUND = error_responses(404)
 
 
 @router.post(
@@ -33,13 +32,13 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
         200: {
             "description": "the same Idempotency-Key was seen before: that case",
             "model": CaseOut,
-        }
+        },
+        **error_responses(503),
     },
 )
 async def intake(
     body: IntakeRequest,
     rt: RuntimeDep,
-    session: SessionDep,
     principal: PrincipalDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
@@ -47,22 +46,19 @@ async def intake(
     """Register a dispute and start its workflow. The same `Idempotency-Key` always names the
     same case: a repeat answers 200 with it, even after the case has closed."""
     require_role(principal, MAY_INTAKE, "register cases")
-    client = await rt.client()
-    seen = (
-        session.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
-        if idempotency_key
-        else None
-    )
-    if seen is not None:
-        response.status_code = 200
-        return case_out(session, principal, seen, await live_state(client, seen))
+    if idempotency_key:
+        seen = await rt.db(
+            lambda s: s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
+        )
+        if seen is not None:
+            response.status_code = 200
+            return await present(rt, principal, seen)
     case = new_case_input(body, rt.policy, idempotency_key, actor_of(principal))
     try:
-        await start_case(client, rt.settings.task_queue, case)
+        await start_case(await rt.client(), rt.settings.task_queue, case)
     except WorkflowAlreadyStartedError:
         pass  # the key's case ran and closed already: its row answers below
-    row = await wait_for_row(rt.engine, case.case_id)
-    return case_out(session, principal, row, await live_state(client, row))
+    return await present(rt, principal, await wait_for_row(rt, case.case_id))
 
 
 @router.get("", response_model=CasePage)
@@ -112,12 +108,10 @@ def list_cases(
 
 
 @router.get("/{case_id}", response_model=CaseOut, responses=NOT_FOUND)
-async def get_case(
-    case_id: str, rt: RuntimeDep, session: SessionDep, principal: PrincipalDep
-) -> CaseOut:
+async def get_case(case_id: str, rt: RuntimeDep, principal: PrincipalDep) -> CaseOut:
     require_role(principal, MAY_READ_CASES, "read cases")
-    case = require_readable(principal, load_case(session, case_id))
-    return case_out(session, principal, case, await live_state(await rt.client(), case))
+    case = require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
+    return await present(rt, principal, case)
 
 
 @router.get("/{case_id}/timeline", response_model=list[EventOut], responses=NOT_FOUND)

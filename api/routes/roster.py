@@ -8,10 +8,11 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from api.deps import PrincipalDep, SessionDep
+from api.problems import error_responses
 from models.enums import CaseStatus
 from models.tables import Case, Mediator, Organization
 
-router = APIRouter(prefix="/api/v1", tags=["roster"])
+router = APIRouter(prefix="/api/v1", tags=["roster"], responses=error_responses(401, 422))
 
 
 class OrganizationOut(BaseModel):

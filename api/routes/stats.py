@@ -10,12 +10,13 @@ from sqlmodel import col, select
 
 from api.access import MAY_SEE_STATS, require_role
 from api.deps import PrincipalDep, SessionDep
+from api.problems import error_responses
 from api.schemas import Stats
 from mediation.db import as_utc
 from models.enums import CaseStatus, Outcome
 from models.tables import Case
 
-router = APIRouter(prefix="/api/v1", tags=["stats"])
+router = APIRouter(prefix="/api/v1", tags=["stats"], responses=error_responses(401, 403))
 RESOLVED = (Outcome.resolved.value, Outcome.resolved_on_site.value)
 
 

@@ -1,0 +1,79 @@
+"""`/metrics` for Prometheus: the API's request counts and latencies, followed by the
+Temporal SDK's own metrics (served by the SDK runtime on a loopback port and relayed here).
+
+Labels hold the route template (`/api/v1/cases/{case_id}`), never a concrete path: ids would
+explode the series count, and a path segment is no place for anything personal either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from api.deps import RuntimeDep
+
+router = APIRouter(tags=["health"])
+
+
+class HttpMetrics:
+    """One registry per app, so several apps in one process (tests) do not collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "mediation_http_requests",
+            "HTTP requests answered, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mediation_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template.",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+
+
+def install(app: FastAPI) -> None:
+    metrics = HttpMetrics()
+    app.state.http_metrics = metrics
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "(unmatched)")
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+
+async def _sdk_metrics(url: str | None) -> bytes:
+    if url is None:
+        return b""
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            r = await client.get(url)
+        r.raise_for_status()
+        return r.content
+    except httpx.HTTPError as exc:
+        # Still a valid exposition: the API's own series plus a note of what is missing.
+        return f"# Temporal SDK metrics unavailable: {type(exc).__name__}\n".encode()
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def metrics(request: Request, rt: RuntimeDep) -> Response:
+    own = generate_latest(request.app.state.http_metrics.registry)
+    return Response(own + await _sdk_metrics(rt.sdk_metrics_url), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,71 @@
+"""Helpers for tests that drive the API over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from models.enums import DisputeType
+from tests.helpers import intake
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def intake_json(
+    dispute_type: DisputeType = DisputeType.family,
+    town: str = "三庙镇",
+    community: str | None = "七间社区",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A synthetic intake body as a client sends it (JSON, not the model)."""
+    body: dict[str, Any] = intake(dispute_type, town, community, **extra).model_dump(mode="json")
+    return body
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+async def post_case(
+    http: httpx.AsyncClient, token: str, body: dict[str, Any], key: str | None = None
+) -> httpx.Response:
+    headers = auth(token) | {"Idempotency-Key": key or f"test-{uuid.uuid4()}"}
+    return await http.post("/api/v1/cases", json=body, headers=headers)
+
+
+async def command(
+    http: httpx.AsyncClient, token: str, case_id: str, action: str, body: dict[str, Any]
+) -> httpx.Response:
+    return await http.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=auth(token))
+
+
+async def poll_case(
+    http: httpx.AsyncClient,
+    token: str,
+    case_id: str,
+    pred: Callable[[dict[str, Any]], bool],
+    within: float = 20,
+) -> dict[str, Any]:
+    """GET the case until `pred` holds on its JSON."""
+    deadline = time.monotonic() + within
+    while True:
+        r = await http.get(f"/api/v1/cases/{case_id}", headers=auth(token))
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        if pred(body):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; case is {body['status']}")
+        await asyncio.sleep(0.2)
+
+
+def status_is(status: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda c: bool(c["status"] == status)

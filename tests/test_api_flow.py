@@ -1,0 +1,185 @@
+"""Issue 4: the case API over real HTTP, with the real worker and dev server behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client
+
+from mediation.principals import create_principal
+from models.enums import DisputeType, Role
+from models.tables import Case
+from tests.api_helpers import (
+    auth,
+    command,
+    intake_json,
+    now_iso,
+    poll_case,
+    post_case,
+    status_is,
+)
+from tests.helpers import APPLICANT, RESPONDENT, event_kinds, notification_kinds
+
+PROBLEM = "application/problem+json"
+
+
+async def test_happy_path_entirely_over_http(
+    http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
+) -> None:
+    officer, mediator = tokens["officer"], tokens["mediator_qijian"]
+    key = f"walk-in-{uuid.uuid4()}"
+    r = await post_case(http, officer, intake_json(), key)
+    assert r.status_code == 201, r.text
+    cid = r.json()["case_id"]
+    assert r.json()["workflow_id"] == f"case-{cid}"
+
+    case = await poll_case(http, officer, cid, status_is("awaiting_acceptance"))
+    assert case["assignment"]["org_id"] == "fe-sanmiao-qijian"
+    assert case["assignment"]["org_name"] == "七间社区五老工作室"
+    # An officer may not accept; the list of what the caller may do says so.
+    assert "accept" not in case["allowed_actions"]
+    mine = (await http.get(f"/api/v1/cases/{cid}", headers=auth(mediator))).json()
+    assert {"accept", "decline"} <= set(mine["allowed_actions"])
+
+    steps = [
+        ("accept", {"mediator_id": case["assignment"]["mediator_id"]}, "in_mediation"),
+        (
+            "sessions",
+            {"held_at": now_iso(), "summary": "双方陈述", "attendees": ["甲", "乙"]},
+            "in_mediation",
+        ),
+        (
+            "agreement",
+            {"terms": "老宅按份分割", "signed_by_parties": True, "written": True},
+            "follow_up",
+        ),
+        ("judicial-confirmation", {"note": "人民法院已确认"}, "follow_up"),
+        (
+            "follow-ups",
+            {"result": "performed", "notes": "已履行", "visited_at": now_iso()},
+            "closed",
+        ),
+    ]
+    for action, body, expected in steps:
+        r = await command(http, mediator, cid, action, body)
+        assert r.status_code == 200, (action, r.text)
+        assert r.json()["status"] == expected, action
+
+    closed = (await http.get(f"/api/v1/cases/{cid}", headers=auth(officer))).json()
+    assert (closed["status"], closed["outcome"], closed["allowed_actions"]) == (
+        "closed",
+        "resolved",
+        [],
+    )
+    timeline = (await http.get(f"/api/v1/cases/{cid}/timeline", headers=auth(officer))).json()
+    kinds = [e["kind"] for e in timeline]
+    assert kinds == event_kinds(engine, cid)
+    assert [e["seq"] for e in timeline] == list(range(1, len(timeline) + 1))
+    for step in ("intake", "risk_screening", "assignment", "accepted", "session", "agreement"):
+        assert step in kinds
+    assert kinds[-1] == "closure"
+    notes = (await http.get(f"/api/v1/cases/{cid}/notifications", headers=auth(officer))).json()
+    assert [n["kind"] for n in notes] == notification_kinds(engine, cid)
+    assert "assignment" in [n["kind"] for n in notes] and "closure" in [n["kind"] for n in notes]
+
+    # The same key after the case has closed: the same case, 200, not a 500 or a new case.
+    again = await post_case(http, officer, intake_json(), key)
+    assert again.status_code == 200, again.text
+    assert again.json()["case_id"] == cid and again.json()["status"] == "closed"
+
+
+async def test_illegal_commands_409_bad_bodies_422_without_echo(
+    http: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    officer, supervisor = tokens["officer"], tokens["supervisor"]
+    cid = (await post_case(http, officer, intake_json())).json()["case_id"]
+    await poll_case(http, officer, cid, status_is("awaiting_acceptance"))
+
+    r = await command(
+        http,
+        supervisor,
+        cid,
+        "agreement",
+        {"terms": "x", "signed_by_parties": True, "written": True},
+    )
+    assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
+    problem = r.json()
+    assert problem["status"] == 409 and "awaiting_acceptance" in problem["detail"]
+
+    # Unknown field and a wrong type; the submitted values (a phone number) are not echoed.
+    secret = "13912345678"
+    r = await command(http, supervisor, cid, "withdraw", {"reason": "x", "phone": secret})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert secret not in r.text and "phone" in r.text
+    body = intake_json()
+    body["parties"][0]["phone"] = {"number": secret}
+    r = await post_case(http, officer, body)
+    assert r.status_code == 422 and secret not in r.text
+
+    # Text no database can store (NUL, lone surrogates) is refused up front, not left to
+    # fail the workflow's first step forever.
+    body = intake_json()
+    body["parties"][1]["address"] = "重庆\u0000合川"
+    r = await post_case(http, officer, body)
+    assert r.status_code == 422 and "parties.1.address" in r.json()["detail"]
+
+    assert (await http.get("/api/v1/cases?page_size=101", headers=auth(officer))).status_code == 422
+    assert (await http.get("/api/v1/cases")).status_code == 401
+    bad = await http.get("/api/v1/cases", headers=auth("med_not-a-token"))
+    assert bad.status_code == 401 and bad.headers["content-type"] == PROBLEM
+    missing = await http.get(f"/api/v1/cases/{uuid.uuid4()}", headers=auth(officer))
+    assert missing.status_code == 404
+
+    # None of the refused commands changed the case.
+    case = (await http.get(f"/api/v1/cases/{cid}", headers=auth(officer))).json()
+    assert case["status"] == "awaiting_acceptance"
+
+
+async def test_twenty_concurrent_intakes_with_one_key_make_one_case(
+    http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine, client: Client
+) -> None:
+    key = f"concurrent-{uuid.uuid4()}"
+    body = intake_json(DisputeType.neighbor)
+    answers = await asyncio.gather(
+        *(post_case(http, tokens["officer"], body, key) for _ in range(20))
+    )
+    assert {r.status_code for r in answers} <= {200, 201}, [r.text for r in answers]
+    ids = {r.json()["case_id"] for r in answers}
+    assert len(ids) == 1
+    (cid,) = ids
+    with Session(engine) as s:
+        rows = s.exec(select(Case).where(Case.idempotency_key == key)).all()
+    assert [r.id for r in rows] == [cid]
+    runs = [w async for w in client.list_workflows(f"WorkflowId = 'case-{cid}'")]
+    assert len(runs) == 1
+    assert event_kinds(engine, cid).count("intake") == 1
+
+
+async def test_personal_fields_masked_for_a_mediator_not_assigned(
+    http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
+) -> None:
+    cid = (await post_case(http, tokens["officer"], intake_json())).json()["case_id"]
+    case = await poll_case(http, tokens["officer"], cid, status_is("awaiting_acceptance"))
+    assignee = case["assignment"]["mediator_id"]
+    other = next(m for m in ("fe-sanmiao-qijian-m1", "fe-sanmiao-qijian-m2") if m != assignee)
+    _, theirs = create_principal(engine, Role.mediator, "assignee", "fe-sanmiao-qijian", assignee)
+    _, colleague = create_principal(engine, Role.mediator, "colleague", "fe-sanmiao-qijian", other)
+
+    full = (await http.get(f"/api/v1/cases/{cid}", headers=auth(theirs))).json()["parties"]
+    assert [(p["name"], p["phone"], p["masked"]) for p in full] == [
+        (APPLICANT.name, APPLICANT.phone, False),
+        (RESPONDENT.name, RESPONDENT.phone, False),
+    ]
+    r = await http.get(f"/api/v1/cases/{cid}", headers=auth(colleague))
+    masked = r.json()["parties"]
+    assert all(p["masked"] for p in masked)
+    for secret in (APPLICANT.name, APPLICANT.phone, APPLICANT.id_number, RESPONDENT.phone):
+        assert secret is not None and secret not in r.text
+    assert masked[0]["phone"] == "138****0001"
+    # The colleague cannot act on someone else's case either.
+    r = await command(http, colleague, cid, "accept", {"mediator_id": other})
+    assert r.status_code == 403
