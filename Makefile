@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test lint pytest clean
+.PHONY: install up test lint pytest clean histories
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,15 @@ pytest: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## Record a new set of histories, tests/histories/<date>/, from the workflow scenario tests
+## (synthetic parties only). Keep older sets while cases started under them may be running:
+## the replay gate in `make test` replays every set against the current workflow code.
+HISTORIES_SET ?= $(shell date -u +%Y-%m-%d)
+histories: $(STAMP)
+	rm -rf .histories.new
+	MEDIATION_RECORD_HISTORIES=.histories.new $(BIN)/pytest -q -p no:cacheprovider \
+	    tests/test_case_lifecycle.py tests/test_case_timers.py -k cached
+	mkdir -p tests/histories && rm -rf tests/histories/$(HISTORIES_SET)
+	mv .histories.new tests/histories/$(HISTORIES_SET)
+	@ls tests/histories/$(HISTORIES_SET) | wc -l | xargs echo "histories recorded in tests/histories/$(HISTORIES_SET):"

@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api import audit, metrics, problems
 from api.deps import Runtime
-from api.routes import actions, cases, health, roster, stats
+from api.routes import actions, cases, health, history, roster, stats
 from mediation.db import make_engine
 from mediation.settings import Settings, get_settings
 
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(health.router)
     app.include_router(roster.router)
     app.include_router(cases.router)
+    app.include_router(history.router)
     app.include_router(actions.router)
     app.include_router(stats.router)
     return app

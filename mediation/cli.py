@@ -99,3 +99,68 @@ def create_principal_cmd(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     sys.stdout.write(token + "\n")
+
+
+def _workflow_id(case: str) -> str:
+    return case if case.startswith("case-") else f"case-{case}"
+
+
+@app.command("history")
+def history_cmd(
+    case: Annotated[str, typer.Argument(help="case id (or its workflow id, case-<id>)")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for machines")] = False,
+) -> None:
+    """Tell a case's story from its workflow history: time, what happened, who commanded it."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from mediation import history
+    from mediation.temporal import connect
+
+    settings = _settings_and_logging()
+
+    async def run() -> list[history.HistoryEntry]:
+        client = await connect(settings)
+        events = await history.fetch(client, _workflow_id(case))
+        return await history.summarise(events, client.data_converter)
+
+    entries = asyncio.run(run())
+    if as_json:
+        for e in entries:
+            sys.stdout.write(e.model_dump_json() + "\n")
+        return
+    table = Table(title=_workflow_id(case))
+    for column in ("#", "time (UTC)", "kind", "what", "by"):
+        table.add_column(column)
+    for e in entries:
+        by = f"{e.actor_id} ({e.actor_role})" if e.actor_role else (e.actor_id or "")
+        table.add_row(str(e.event_id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, e.what, by)
+    Console(width=160).print(table)
+
+
+@app.command("export-history")
+def export_history_cmd(
+    case: Annotated[str, typer.Argument(help="case id (or its workflow id, case-<id>)")],
+    output: Annotated[str, typer.Option("-o", "--output", help="file; '-' for stdout")] = "-",
+) -> None:
+    """Write the history as Temporal stores it (`temporal workflow show --output json`)."""
+    import asyncio
+    from pathlib import Path
+
+    from mediation import history
+    from mediation.temporal import connect
+
+    settings = _settings_and_logging()
+
+    async def run() -> str:
+        client = await connect(settings)
+        return history.export_json(await history.fetch(client, _workflow_id(case)))
+
+    text = asyncio.run(run())
+    if output == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)

@@ -69,3 +69,38 @@ async def poll_case(
 
 def status_is(status: str) -> Callable[[dict[str, Any]], bool]:
     return lambda c: bool(c["status"] == status)
+
+
+def happy_steps(mediator_id: str) -> list[tuple[str, dict[str, Any], str]]:
+    """DESIGN §3's happy path after routing: (action, body, status it leads to)."""
+    return [
+        ("accept", {"mediator_id": mediator_id}, "in_mediation"),
+        (
+            "sessions",
+            {"held_at": now_iso(), "summary": "双方陈述", "attendees": ["甲", "乙"]},
+            "in_mediation",
+        ),
+        (
+            "agreement",
+            {"terms": "老宅按份分割", "signed_by_parties": True, "written": True},
+            "follow_up",
+        ),
+        ("judicial-confirmation", {"note": "人民法院已确认"}, "follow_up"),
+        (
+            "follow-ups",
+            {"result": "performed", "notes": "已履行", "visited_at": now_iso()},
+            "closed",
+        ),
+    ]
+
+
+async def resolve_case(http: httpx.AsyncClient, officer: str, mediator: str) -> str:
+    """A family case from 七间社区 driven over HTTP from intake to closed/resolved."""
+    r = await post_case(http, officer, intake_json())
+    assert r.status_code == 201, r.text
+    cid: str = r.json()["case_id"]
+    case = await poll_case(http, officer, cid, status_is("awaiting_acceptance"))
+    for action, body, expected in happy_steps(case["assignment"]["mediator_id"]):
+        r = await command(http, mediator, cid, action, body)
+        assert r.status_code == 200 and r.json()["status"] == expected, (action, r.text)
+    return cid

@@ -36,6 +36,7 @@ from models.policy import Policy
 from worker import build_worker
 
 PG_URL = os.environ.get("MEDIATION_TEST_DATABASE_URL")
+RECORD_HISTORIES = os.environ.get("MEDIATION_RECORD_HISTORIES")  # set by `make histories`
 # The SDK runtime shared by the test client and workers serves its metrics here; the API
 # under test relays them on /metrics as it does in production.
 SDK_METRICS_BIND = f"127.0.0.1:{free_loopback_port()}"
@@ -149,6 +150,23 @@ async def task_queue(
     worker = build_worker(client, engine, queue, activity_executor, request.param)
     async with worker:
         yield queue
+        if RECORD_HISTORIES and request.param:
+            await _record_histories(client, queue, request.node.name)
+
+
+async def _record_histories(client: Client, queue: str, test_name: str) -> None:
+    """`make histories`: keep every case workflow this test ran, as Temporal stores it."""
+    from mediation.history import export_json
+
+    out = Path(RECORD_HISTORIES)
+    os.makedirs(out, exist_ok=True)
+    runs = [w async for w in client.list_workflows(f"TaskQueue = '{queue}'")]
+    stem = test_name.removeprefix("test_").replace("[cached]", "")
+    for n, wf in enumerate(sorted(runs, key=lambda w: w.start_time), start=1):
+        history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+        name = stem if len(runs) == 1 else f"{stem}-{n}"
+        with open(out / f"{name}.json", "w", encoding="utf-8") as f:  # noqa: ASYNC230
+            f.write(export_json(history) + "\n")
 
 
 def repo_root() -> Path:

@@ -14,8 +14,8 @@ from temporalio.client import Client, WorkflowHandle
 
 from mediation.intake import new_case_input, start_case
 from models.case import Actor, CaseState, IntakeRequest, PartyIn, Strict
-from models.commands import Action, Command
-from models.enums import Channel, DisputeType, PartyRole, RiskFlag, Role
+from models.commands import AcceptBody, Action, Command
+from models.enums import CaseStatus, Channel, DisputeType, PartyRole, RiskFlag, Role
 from models.policy import Policy
 from models.tables import Case, CaseEvent, Notification
 
@@ -127,6 +127,18 @@ async def act(
         action.update_name, Command.of(action, body, actor), result_type=CaseState
     )
     return result
+
+
+async def accept_assigned(handle: WorkflowHandle[Any, CaseState]) -> CaseState:
+    """Wait for routing, then the assigned mediator accepts."""
+    s = await eventually(handle, lambda s: s.status is CaseStatus.awaiting_acceptance)
+    assert s.assignment is not None and s.assignment.mediator_id is not None
+    return await act(
+        handle,
+        Action.accept,
+        AcceptBody(mediator_id=s.assignment.mediator_id),
+        mediator_actor(s.assignment.org_id),
+    )
 
 
 def notification_kinds(engine: Engine, cid: str) -> list[str]:

@@ -16,8 +16,8 @@ from models.tables import Case
 from tests.api_helpers import (
     auth,
     command,
+    happy_steps,
     intake_json,
-    now_iso,
     poll_case,
     post_case,
     status_is,
@@ -45,26 +45,7 @@ async def test_happy_path_entirely_over_http(
     mine = (await http.get(f"/api/v1/cases/{cid}", headers=auth(mediator))).json()
     assert {"accept", "decline"} <= set(mine["allowed_actions"])
 
-    steps = [
-        ("accept", {"mediator_id": case["assignment"]["mediator_id"]}, "in_mediation"),
-        (
-            "sessions",
-            {"held_at": now_iso(), "summary": "双方陈述", "attendees": ["甲", "乙"]},
-            "in_mediation",
-        ),
-        (
-            "agreement",
-            {"terms": "老宅按份分割", "signed_by_parties": True, "written": True},
-            "follow_up",
-        ),
-        ("judicial-confirmation", {"note": "人民法院已确认"}, "follow_up"),
-        (
-            "follow-ups",
-            {"result": "performed", "notes": "已履行", "visited_at": now_iso()},
-            "closed",
-        ),
-    ]
-    for action, body, expected in steps:
+    for action, body, expected in happy_steps(case["assignment"]["mediator_id"]):
         r = await command(http, mediator, cid, action, body)
         assert r.status_code == 200, (action, r.text)
         assert r.json()["status"] == expected, action

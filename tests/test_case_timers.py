@@ -23,6 +23,7 @@ from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome, RiskL
 from models.policy import Policy
 from tests.helpers import (
     SUPERVISOR,
+    accept_assigned,
     act,
     case_id,
     event_kinds,
@@ -40,19 +41,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _accepted(h, s=None):  # type: ignore[no-untyped-def]
-    s = await eventually(h, lambda s: s.status is CaseStatus.awaiting_acceptance)
-    assert s.assignment is not None and s.assignment.mediator_id is not None
-    return await act(
-        h,
-        Action.accept,
-        AcceptBody(mediator_id=s.assignment.mediator_id),
-        mediator_actor(s.assignment.org_id),
-    )
-
-
 async def _agreed(h, performance_due=None):  # type: ignore[no-untyped-def]
-    await _accepted(h)
+    await accept_assigned(h)
     return await act(
         h,
         Action.agreement,
@@ -71,7 +61,7 @@ async def test_labor_without_agreement_is_referred_to_arbitration(
         intake(DisputeType.labor, "合阳城街道", None, summary="欠薪"),
         fast_policy,
     )
-    s = await _accepted(h)
+    s = await accept_assigned(h)
     assert s.assignment is not None and s.assignment.org_id == "union-labor"
     result = await h.result()
     assert (result.status, result.outcome) == (CaseStatus.closed, Outcome.referred_arbitration)
@@ -92,7 +82,7 @@ async def test_labor_with_both_parties_consent_stays_in_mediation(
         intake(DisputeType.labor, "合阳城街道", None, summary="欠薪"),
         fast_policy,
     )
-    await _accepted(h)
+    await accept_assigned(h)
     await act(h, Action.extend, ConsentBody(both_parties_consent=True, reason="双方同意继续调解"))
     s = await eventually(
         h, lambda s: s.arbitration_notice_sent, within=20, what="arbitration notice"
@@ -128,7 +118,7 @@ async def test_red_risk_alerts_first_reescalates_and_proceeds_once_acknowledged(
     await stored(engine, cid, lambda e, _n: "risk_escalation" in e)
     assert notification_kinds(engine, cid).count("risk_alert") >= 4
 
-    s = await _accepted(h)
+    s = await accept_assigned(h)
     assert "sessions" not in s.allowed_actions
     with pytest.raises(WorkflowUpdateFailedError):
         await act(h, Action.sessions, SessionBody(held_at=_now(), summary="x"))
@@ -196,8 +186,8 @@ async def test_general_case_terminates_at_its_deadline_or_extends_once_with_cons
 ) -> None:
     lapsed = await open_case(client, task_queue, intake(), fast_policy)
     extended = await open_case(client, task_queue, intake(), fast_policy)
-    await _accepted(lapsed)
-    s = await _accepted(extended)
+    await accept_assigned(lapsed)
+    s = await accept_assigned(extended)
     due = s.deadlines.mediation_due
     assert due is not None
     with pytest.raises(WorkflowUpdateFailedError):

@@ -252,7 +252,7 @@ class MediationCaseWorkflow:
             )
 
         timeout = self.policy.acceptance_timeout_for(self.state.risk_level)
-        if await self._sleep_until(due - timeout / 2, moved):
+        if await self._sleep_until(due - timeout / 2, moved, "acceptance reminder"):
             async with self.lock:
                 if not moved():
                     await self._record(
@@ -264,7 +264,7 @@ class MediationCaseWorkflow:
                             )
                         ],
                     )
-        if await self._sleep_until(due, moved):
+        if await self._sleep_until(due, moved, "acceptance timeout"):
             async with self.lock:
                 if moved():
                     return
@@ -288,7 +288,7 @@ class MediationCaseWorkflow:
 
         while not moved():
             when = workflow.now() + self.policy.supervisor_reminder_every
-            if await self._sleep_until(when, moved):
+            if await self._sleep_until(when, moved, "supervisor reminder"):
                 async with self.lock:
                     if not moved():
                         await self._record(
@@ -308,16 +308,16 @@ class MediationCaseWorkflow:
                 or self.state.deadlines.mediation_due != due
             )
 
-        timers: list[tuple[datetime, Callable[[], Any]]] = []
+        timers: list[tuple[datetime, Callable[[], Any], str]] = []
         before = self.policy.deadline_reminder_before
         if self.reminded_for != due and before > timedelta(0):
-            timers.append((due - before, self._deadline_reminder))
+            timers.append((due - before, self._deadline_reminder, "mediation deadline reminder"))
         notice = self.labor_notice_due
         if notice is not None and not self.state.arbitration_notice_sent:
-            timers.append((notice, self._arbitration_notice))
-        timers.append((due, self._deadline_passed))
-        when, act = min(timers, key=lambda t: t[0])
-        if await self._sleep_until(when, moved):
+            timers.append((notice, self._arbitration_notice, "labor arbitration notice"))
+        timers.append((due, self._deadline_passed, "mediation deadline"))
+        when, act, what = min(timers, key=lambda t: t[0])
+        if await self._sleep_until(when, moved, what):
             async with self.lock:
                 if not moved():
                     await act()
@@ -372,7 +372,7 @@ class MediationCaseWorkflow:
             return self.state.status is not CaseStatus.follow_up or self.follow_up_epoch != epoch
 
         audience = _mediator_audience(self.state.assignment)
-        if not await self._sleep_until(due, moved):
+        if not await self._sleep_until(due, moved, "follow-up due"):
             return
         async with self.lock:
             if moved():
@@ -380,7 +380,8 @@ class MediationCaseWorkflow:
             await self._record(
                 Step.follow_up_due, notify=[(NotificationKind.follow_up_due, audience)]
             )
-        if not await self._sleep_until(due + self.policy.follow_up_overdue_after, moved):
+        overdue_at = due + self.policy.follow_up_overdue_after
+        if not await self._sleep_until(overdue_at, moved, "follow-up overdue"):
             return
         async with self.lock:
             if moved():
@@ -408,7 +409,7 @@ class MediationCaseWorkflow:
                 or s.status is CaseStatus.closed
             )
 
-        if await self._sleep_until(until, moved):
+        if await self._sleep_until(until, moved, "judicial confirmation window"):
             async with self.lock:
                 if moved():
                     return
@@ -438,7 +439,7 @@ class MediationCaseWorkflow:
 
         while not settled():
             when = workflow.now() + self.policy.risk_ack_sla
-            if await self._sleep_until(when, settled):
+            if await self._sleep_until(when, settled, "risk acknowledgement SLA"):
                 async with self.lock:
                     if settled():
                         return
@@ -807,13 +808,16 @@ class MediationCaseWorkflow:
             Step.closure, actor, detail={**detail, "outcome": outcome.value}, notify=notify
         )
 
-    async def _sleep_until(self, when: datetime, moved: Callable[[], bool]) -> bool:
-        """True when `when` came with nothing having moved; False as soon as something moved."""
+    async def _sleep_until(self, when: datetime, moved: Callable[[], bool], what: str) -> bool:
+        """True when `when` came with nothing having moved; False as soon as something moved.
+
+        `what` names the timer in the history and the Temporal UI (user metadata only: it
+        does not change the command sequence)."""
         remaining = (when - workflow.now()).total_seconds()
         if remaining <= 0:
             return not moved()
         try:
-            await workflow.wait_condition(moved, timeout=remaining)
+            await workflow.wait_condition(moved, timeout=remaining, timeout_summary=what)
         except TimeoutError:
             return not moved()
         return False

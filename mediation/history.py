@@ -1,0 +1,249 @@
+"""A case's Temporal event history, decoded with the production data converter and told as a
+story people read: what happened, when, and on whose command.
+
+Used by `GET /cases/{id}/history` and `mediation history`. The raw form decodes every
+payload in place (the supervisors' view); `export` keeps the history exactly as Temporal
+stores it, in the format of `temporal workflow show --output json`, for the replay gate.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from pydantic import BaseModel
+from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
+
+from models.case import CaseInput, CaseState, StepRecord
+from models.commands import Command
+
+E = EventType
+
+
+class HistoryEntry(BaseModel):
+    event_id: int
+    at: datetime
+    kind: str  # workflow | step | command | timer | activity | problem
+    what: str
+    actor_id: str | None = None
+    actor_role: str | None = None
+    step: str | None = None  # for kind == "step": the timeline row's kind
+
+
+STEP_TEXT = {
+    "intake": "case registered",
+    "risk_screening": "risk screened",
+    "risk_alert": "red-risk alert raised (police liaison, duty supervisor)",
+    "risk_escalation": "risk alert not acknowledged in time: escalated again",
+    "risk_acknowledged": "risk alert acknowledged",
+    "risk_changed": "risk level changed",
+    "acceptance_reminder": "acceptance reminder sent",
+    "acceptance_timeout": "not accepted in time",
+    "declined": "declined by the mediator",
+    "supervisor_escalation": "sent to the supervisor queue",
+    "supervisor_reminder": "supervisor reminded",
+    "session": "mediation session held",
+    "deadline_reminder": "mediation deadline approaching: reminder sent",
+    "arbitration_notice": "arbitration rights notice sent",
+    "extension": "mediation period extended",
+    "agreement": "agreement recorded",
+    "judicial_confirmation": "judicial confirmation recorded",
+    "judicial_window_closed": "judicial confirmation window closed",
+    "follow_up_due": "follow-up due",
+    "follow_up_overdue": "follow-up overdue: reminder sent",
+    "follow_up": "follow-up visit recorded",
+    "reopened": "reopened for mediation",
+    "closure": "case closed",
+}
+
+
+def _at(event: HistoryEvent) -> datetime:
+    return event.event_time.ToDatetime(tzinfo=UTC)
+
+
+def _step_text(record: StepRecord) -> str:
+    step, state, detail = record.step.value, record.state, record.detail
+    a = state.assignment
+    if step == "assignment" and a is not None:
+        who = f" ({a.mediator_name})" if a.mediator_name else ""
+        return f"assigned to {a.org_name}{who}"
+    if step == "accepted" and a is not None:
+        return f"accepted by {a.mediator_name or a.mediator_id} of {a.org_name}"
+    if step == "risk_screening":
+        return f"risk screened: {state.risk_level.value}"
+    if step == "closure":
+        return f"case closed: {detail.get('outcome', state.outcome)}"
+    if step == "follow_up" and "result" in detail:
+        return f"follow-up visit recorded: {detail['result']}"
+    return STEP_TEXT.get(step, step.replace("_", " "))
+
+
+async def fetch(client: Client, workflow_id: str) -> WorkflowHistory:
+    return await client.get_workflow_handle(workflow_id).fetch_history()
+
+
+async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[HistoryEntry]:
+    """One entry per thing a person cares about, in event order."""
+    entries: list[HistoryEntry] = []
+    timers: dict[int, str] = {}  # TimerStarted event id → what the timer is for
+    activities: dict[int, str] = {}  # ActivityTaskScheduled event id → activity type
+
+    def add(ev: HistoryEvent, kind: str, what: str, **kw: Any) -> None:
+        entries.append(HistoryEntry(event_id=ev.event_id, at=_at(ev), kind=kind, what=what, **kw))
+
+    for ev in history.events:
+        t = ev.event_type
+        if t == E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            a = ev.workflow_execution_started_event_attributes
+            (inp,) = await converter.decode(a.input.payloads, [CaseInput])
+            by = inp.registered_by
+            what = f"workflow started for case {inp.case_no}"
+            add(ev, "workflow", what, actor_id=by.principal_id, actor_role=by.role)
+        elif t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            a2 = ev.activity_task_scheduled_event_attributes
+            name = a2.activity_type.name
+            activities[ev.event_id] = name
+            if name.startswith("persist_"):
+                (rec,) = await converter.decode(a2.input.payloads, [StepRecord])
+                entries.append(
+                    HistoryEntry(
+                        event_id=ev.event_id,
+                        at=rec.occurred_at,
+                        kind="step",
+                        what=_step_text(rec),
+                        actor_id=rec.actor.principal_id,
+                        actor_role=rec.actor.role,
+                        step=rec.step.value,
+                    )
+                )
+        elif t == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            a3 = ev.activity_task_started_event_attributes
+            if a3.attempt > 1:
+                name = activities.get(a3.scheduled_event_id, "activity")
+                cause = a3.last_failure.message or "failed"
+                what = f"activity {name} failed {a3.attempt - 1} time(s), retrying ({cause})"
+                add(ev, "problem", what)
+        elif t in (E.EVENT_TYPE_ACTIVITY_TASK_FAILED, E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
+            a4 = (
+                ev.activity_task_failed_event_attributes
+                if t == E.EVENT_TYPE_ACTIVITY_TASK_FAILED
+                else ev.activity_task_timed_out_event_attributes
+            )
+            name = activities.get(a4.scheduled_event_id, "activity")
+            add(ev, "problem", f"activity {name} failed for good: {a4.failure.message}")
+        elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            req = ev.workflow_execution_update_accepted_event_attributes.accepted_request
+            (cmd,) = await converter.decode(req.input.args.payloads, [Command])
+            what = f"command '{cmd.action.value}'"
+            add(ev, "command", what, actor_id=cmd.actor.principal_id, actor_role=cmd.actor.role)
+        elif t == E.EVENT_TYPE_TIMER_STARTED:
+            named = await _summary(ev, converter)
+            what = f"{named} timer" if named else "timer"
+            timers[ev.event_id] = what
+            fires = ev.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+            add(ev, "timer", f"{what} set, fires at {(_at(ev) + fires).isoformat()}")
+        elif t == E.EVENT_TYPE_TIMER_FIRED:
+            started = ev.timer_fired_event_attributes.started_event_id
+            add(ev, "timer", f"{timers.get(started, 'timer')} fired")
+        elif t == E.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            cause = ev.workflow_task_failed_event_attributes.failure.message
+            add(ev, "problem", f"workflow task failed, retrying ({cause[:200]})")
+        elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+            result = ev.workflow_execution_completed_event_attributes.result.payloads
+            (state,) = await converter.decode(result, [CaseState])
+            outcome = state.outcome.value if state.outcome else "none"
+            add(ev, "workflow", f"workflow completed (outcome {outcome})")
+        elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+            reason = ev.workflow_execution_terminated_event_attributes.reason
+            add(ev, "workflow", f"workflow terminated by an operator ({reason})")
+        elif t in (
+            E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+            E.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+            E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+            E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+        ):
+            add(ev, "workflow", E.Name(t).removeprefix("EVENT_TYPE_").lower().replace("_", " "))
+    return entries
+
+
+async def _summary(ev: HistoryEvent, converter: DataConverter) -> str | None:
+    if not ev.HasField("user_metadata") or not ev.user_metadata.HasField("summary"):
+        return None
+    (text,) = await converter.decode([ev.user_metadata.summary], [str])
+    return str(text)
+
+
+# --- raw, decoded ---------------------------------------------------------------------------
+
+
+async def decoded_events(
+    history: WorkflowHistory, converter: DataConverter
+) -> list[dict[str, Any]]:
+    """Every event as JSON, each payload replaced by the value it holds."""
+    out = []
+    for ev in history.events:
+        copy = HistoryEvent()
+        copy.CopyFrom(ev)
+        if converter.payload_codec is not None:
+            await _codec_decode_in_place(copy, converter)
+        out.append(_json_payloads(MessageToDict(copy)))
+    return out
+
+
+def _payloads_in(msg: Message) -> list[Payload]:
+    found: list[Payload] = []
+    for field, value in msg.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            items: Sequence[Any] = list(value.values())
+        elif field.is_repeated:
+            items = list(value)
+        else:
+            items = [value]
+        for item in items:
+            if isinstance(item, Payload):
+                found.append(item)
+            elif isinstance(item, Message):
+                found.extend(_payloads_in(item))
+    return found
+
+
+async def _codec_decode_in_place(msg: Message, converter: DataConverter) -> None:
+    assert converter.payload_codec is not None
+    payloads = _payloads_in(msg)
+    if payloads:
+        decoded = await converter.payload_codec.decode(payloads)
+        for target, value in zip(payloads, decoded, strict=True):
+            target.CopyFrom(value)
+
+
+def _json_payloads(node: Any) -> Any:
+    if isinstance(node, dict):
+        meta = node.get("metadata")
+        if isinstance(meta, dict) and "encoding" in meta and set(node) <= {"metadata", "data"}:
+            encoding = base64.b64decode(meta["encoding"]).decode(errors="replace")
+            data = base64.b64decode(node.get("data", ""))
+            if encoding == "json/plain":
+                return json.loads(data) if data else None
+            if encoding == "binary/null":
+                return None
+            return {"encoding": encoding, "bytes": len(data)}
+        return {k: _json_payloads(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_payloads(v) for v in node]
+    return node
+
+
+def export_json(history: WorkflowHistory) -> str:
+    """As stored (payloads still encoded): what `temporal workflow show --output json` writes."""
+    return history.to_json()
