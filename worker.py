@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -13,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import all_activities
+from mediation.crypto import Keyring
 from mediation.db import make_engine
 from mediation.logging import configure_logging
 from mediation.settings import Settings, get_settings
@@ -25,6 +29,7 @@ WORKFLOWS = [MediationCaseWorkflow]
 def build_worker(
     client: Client,
     engine: Engine,
+    keyring: Keyring,
     task_queue: str,
     executor: ThreadPoolExecutor,
     max_cached_workflows: int = 1000,
@@ -33,7 +38,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=all_activities(engine),
+        activities=all_activities(engine, keyring),
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         max_cached_workflows=max_cached_workflows,
@@ -50,7 +55,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
-        worker = build_worker(client, engine, settings.task_queue, executor)
+        worker = build_worker(client, engine, settings.keyring(), settings.task_queue, executor)
         log.info(
             "worker started", task_queue=settings.task_queue, temporal=settings.temporal_target
         )
@@ -61,10 +66,24 @@ async def run_worker(settings: Settings) -> None:
     log.info("worker stopped")
 
 
+def exit_without_finalizing(code: int = 0) -> None:
+    """Leave after a graceful stop without Python's interpreter finalization.
+
+    The Temporal SDK's native threads can outlive finalization and abort the process
+    ("PyGILState_Release ... must be current", exit 134): measured 3 in 18 SIGTERM stops of
+    an idle worker. By now the worker has drained and every log line is written, so there
+    is nothing left for finalization to do but risk that abort."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     asyncio.run(run_worker(settings))
+    exit_without_finalizing()
 
 
 if __name__ == "__main__":

@@ -10,12 +10,13 @@ from sqlalchemy import Engine
 from activities.persistence import CaseStore
 from activities.risk import screen_risk
 from activities.routing import RoutingActivities
+from mediation.crypto import Keyring
 
 
-def all_activities(engine: Engine) -> list[Callable[..., Any]]:
+def all_activities(engine: Engine, keyring: Keyring) -> list[Callable[..., Any]]:
     routing = RoutingActivities(engine)
     return [
-        *CaseStore(engine).activities(),
+        *CaseStore(engine, keyring).activities(),
         screen_risk,
         routing.route_case,
         routing.resolve_assignment,

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import Engine, update
 from temporalio import activity
 
+from mediation.crypto import Keyring
 from mediation.db import insert_ignore, session_scope
+from mediation.redact import remember_names
 from models.case import CaseInput, CaseState, Step, StepRecord
 from models.tables import Case, CaseEvent, Notification, Party
 
@@ -39,14 +41,16 @@ def _case_columns(state: CaseState) -> dict[str, Any]:
 
 
 class CaseStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keyring: Keyring) -> None:
         self.engine = engine
+        self.keyring = keyring  # parties' phone and ID numbers are stored sealed
 
     def record_step(self, record: StepRecord) -> bool:
         """Write one step; False when it had been written before (a retry or a replay)."""
         state = record.state
         with session_scope(self.engine) as session:
             if record.intake is not None:
+                remember_names(p.name for p in record.intake.intake.parties)
                 self._create_case(session, record.intake, state)
             written = insert_ignore(
                 session,
@@ -85,8 +89,7 @@ class CaseStore:
                 )
         return written
 
-    @staticmethod
-    def _create_case(session: Any, case: CaseInput, state: CaseState) -> None:
+    def _create_case(self, session: Any, case: CaseInput, state: CaseState) -> None:
         intake = case.intake
         created = insert_ignore(
             session,
@@ -111,10 +114,13 @@ class CaseStore:
         if not created:
             return
         for position, party in enumerate(intake.parties):
+            row = party.model_dump(mode="json")
+            row["phone"] = self.keyring.seal(party.phone)
+            row["id_number"] = self.keyring.seal(party.id_number)
             insert_ignore(
                 session,
                 Party,
-                {"case_id": case.case_id, "position": position, **party.model_dump(mode="json")},
+                {"case_id": case.case_id, "position": position, **row},
                 ["case_id", "position"],
             )
 

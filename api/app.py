@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import audit, metrics, problems
+from api import audit, codec, metrics, problems
 from api.deps import Runtime
 from api.routes import actions, cases, health, history, roster, stats
 from mediation.db import make_engine
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     problems.install(app)
     audit.install(app)
     metrics.install(app)
+    codec.install(app, settings.temporal_ui_origins or [])
+    app.include_router(codec.router)
     app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(roster.router)

@@ -21,7 +21,7 @@ def install(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        if not request.url.path.startswith("/api/"):
+        if not request.url.path.startswith(("/api/", "/codec/")):
             return response
         route = request.scope.get("route")
         template = getattr(route, "path", "(no route)")

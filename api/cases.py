@@ -13,6 +13,8 @@ from temporalio.service import RPCError
 from api.access import mask_id_number, mask_name, mask_phone, permitted_actions, sees_personal_data
 from api.deps import Principal, Runtime
 from api.schemas import CaseOut, PartyOut
+from mediation.crypto import Keyring
+from mediation.redact import remember_names
 from models.case import CaseState
 from models.enums import CaseStatus
 from models.tables import Case, Party
@@ -39,28 +41,37 @@ async def live_state(client: Client, case: Case) -> CaseState:
         return stored_state(case)
 
 
-def parties_out(session: Session, principal: Principal, case: Case) -> list[PartyOut]:
+def parties_out(
+    session: Session, principal: Principal, case: Case, keyring: Keyring
+) -> list[PartyOut]:
     rows = session.exec(
         select(Party).where(Party.case_id == case.id).order_by(col(Party.position))
     ).all()
     full = sees_personal_data(principal, case)
-    return [
-        PartyOut(
-            role=p.role,  # type: ignore[arg-type]
-            name=p.name if full else mask_name(p.name),
-            phone=p.phone if full else mask_phone(p.phone),
-            id_number=p.id_number if full else mask_id_number(p.id_number),
-            address=p.address if full else None,
-            masked=not full,
+    remember_names(p.name for p in rows)
+    out = []
+    for p in rows:
+        phone = keyring.open(p.phone) or ""
+        id_number = keyring.open(p.id_number)
+        out.append(
+            PartyOut(
+                role=p.role,  # type: ignore[arg-type]
+                name=p.name if full else mask_name(p.name),
+                phone=phone if full else mask_phone(phone),
+                id_number=id_number if full else mask_id_number(id_number),
+                address=p.address if full else None,
+                masked=not full,
+            )
         )
-        for p in rows
-    ]
+    return out
 
 
-def case_out(session: Session, principal: Principal, case: Case, state: CaseState) -> CaseOut:
+def case_out(
+    session: Session, principal: Principal, case: Case, state: CaseState, keyring: Keyring
+) -> CaseOut:
     return CaseOut.build(
         state,
-        parties_out(session, principal, case),
+        parties_out(session, principal, case, keyring),
         permitted_actions(principal, state.allowed_actions),
     )
 
@@ -68,7 +79,7 @@ def case_out(session: Session, principal: Principal, case: Case, state: CaseStat
 async def present(rt: Runtime, principal: Principal, case: Case) -> CaseOut:
     """The case as this principal may see it, with its live state."""
     state = await live_state(await rt.client(), case)
-    return await rt.db(lambda s: case_out(s, principal, case, state))
+    return await rt.db(lambda s: case_out(s, principal, case, state, rt.keyring))
 
 
 async def wait_for_row(rt: Runtime, case_id: str, seconds: float = 15) -> Case:

@@ -38,6 +38,7 @@ class Runtime:
         self.settings = settings
         self.engine = engine
         self.policy = load_policy(settings.policy_file)  # snapshotted into every new case
+        self.keyring = settings.keyring()  # opens the parties' sealed phone and ID numbers
         self._client = client
         self._lock = asyncio.Lock()
         # An injected client brings its own runtime; the setting then only says where its
@@ -81,6 +82,15 @@ def db_session(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Session]:
 _bearer = HTTPBearer(auto_error=False)
 
 
+def principal_from_token(rt: Runtime, request: Request, token: str) -> Principal:
+    row = principal_for_token(rt.engine, token)
+    if row is None:
+        raise HTTPException(401, "the bearer token is not valid")
+    principal = Principal(row.id, row.name, Role(row.role), row.org_id, row.mediator_id)
+    request.state.principal = principal  # for the audit log
+    return principal
+
+
 def current_principal(
     request: Request,
     rt: Annotated[Runtime, Depends(runtime)],
@@ -88,12 +98,7 @@ def current_principal(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "a bearer token is required")
-    row = principal_for_token(rt.engine, creds.credentials)
-    if row is None:
-        raise HTTPException(401, "the bearer token is not valid")
-    principal = Principal(row.id, row.name, Role(row.role), row.org_id, row.mediator_id)
-    request.state.principal = principal  # for the audit log
-    return principal
+    return principal_from_token(rt, request, creds.credentials)
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]

@@ -57,9 +57,10 @@ def worker() -> None:
     """Run a worker (workflows and activities) until SIGINT/SIGTERM."""
     import asyncio
 
-    from worker import run_worker
+    from worker import exit_without_finalizing, run_worker
 
     asyncio.run(run_worker(_settings_and_logging()))
+    exit_without_finalizing()
 
 
 @app.command()
@@ -70,6 +71,8 @@ def api() -> None:
     from api.app import create_app
 
     settings = _settings_and_logging()
+    from worker import exit_without_finalizing
+
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -77,6 +80,7 @@ def api() -> None:
         log_config=None,
         access_log=True,
     )
+    exit_without_finalizing()
 
 
 @principals.command("create")

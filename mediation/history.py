@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
@@ -129,7 +130,7 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
             a3 = ev.activity_task_started_event_attributes
             if a3.attempt > 1:
                 name = activities.get(a3.scheduled_event_id, "activity")
-                cause = a3.last_failure.message or "failed"
+                cause = _failure_type(a3.last_failure)
                 what = f"activity {name} failed {a3.attempt - 1} time(s), retrying ({cause})"
                 add(ev, "problem", what)
         elif t in (E.EVENT_TYPE_ACTIVITY_TASK_FAILED, E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
@@ -139,7 +140,7 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
                 else ev.activity_task_timed_out_event_attributes
             )
             name = activities.get(a4.scheduled_event_id, "activity")
-            add(ev, "problem", f"activity {name} failed for good: {a4.failure.message}")
+            add(ev, "problem", f"activity {name} failed for good ({_failure_type(a4.failure)})")
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             req = ev.workflow_execution_update_accepted_event_attributes.accepted_request
             (cmd,) = await converter.decode(req.input.args.payloads, [Command])
@@ -155,8 +156,8 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
             started = ev.timer_fired_event_attributes.started_event_id
             add(ev, "timer", f"{timers.get(started, 'timer')} fired")
         elif t == E.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            cause = ev.workflow_task_failed_event_attributes.failure.message
-            add(ev, "problem", f"workflow task failed, retrying ({cause[:200]})")
+            cause = _failure_type(ev.workflow_task_failed_event_attributes.failure)
+            add(ev, "problem", f"workflow task failed, retrying ({cause})")
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             result = ev.workflow_execution_completed_event_attributes.result.payloads
             (state,) = await converter.decode(result, [CaseState])
@@ -173,6 +174,16 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
         ):
             add(ev, "workflow", E.Name(t).removeprefix("EVENT_TYPE_").lower().replace("_", " "))
     return entries
+
+
+def _failure_type(failure: Failure) -> str:
+    """The error's type only: its message may quote personal data, and it is encrypted in
+    history anyway (supervisors read it decoded with ?raw=true)."""
+    if failure.HasField("application_failure_info") and failure.application_failure_info.type:
+        return failure.application_failure_info.type
+    if failure.HasField("timeout_failure_info"):
+        return "timeout"
+    return "error"
 
 
 async def _summary(ev: HistoryEvent, converter: DataConverter) -> str | None:

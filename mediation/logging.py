@@ -13,6 +13,8 @@ from typing import Any
 
 import structlog
 
+from mediation import redact
+
 _TEMPORAL_FIELDS = {
     "temporal_workflow": ("workflow_id", "run_id", "workflow_type"),
     "temporal_activity": ("workflow_id", "workflow_run_id", "activity_type", "attempt"),
@@ -57,6 +59,7 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact.structlog_processor,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -79,6 +82,7 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(redact.RedactingFilter())  # every record, whichever logger made it
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mediation.crypto import Keyring, load_keyring
 
 
 class Settings(BaseSettings):
@@ -35,6 +37,20 @@ class Settings(BaseSettings):
             "the worker serves none)"
         ),
     )
+    keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "keyring 'id:base64,id:base64' (the first encrypts, all decrypt); "
+            "unset: <data dir>/keyring, which `mediation up` creates"
+        ),
+    )
+    temporal_ui_origins: list[str] | None = Field(
+        default=None,
+        description=(
+            "origins of the Temporal UI allowed to call /codec (CORS); "
+            "default: http://127.0.0.1:<ui port> and http://localhost:<ui port>"
+        ),
+    )
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 
@@ -44,12 +60,18 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'mediation.db').as_posix()}"
         if self.temporal_address is None:
             self.temporal_address = f"127.0.0.1:{self.temporal_port}"
+        if self.temporal_ui_origins is None:
+            port = self.temporal_ui_port
+            self.temporal_ui_origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
         return self
 
     @property
     def db_url(self) -> str:
         assert self.database_url is not None
         return self.database_url
+
+    def keyring(self) -> Keyring:
+        return load_keyring(self.keys.get_secret_value() if self.keys else None, self.data_dir)
 
     @property
     def temporal_target(self) -> str:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from mediation.crypto import EncryptionCodec, Keyring
 from mediation.settings import Settings
 
 
-def data_converter() -> DataConverter:
-    return pydantic_data_converter
+def data_converter(keyring: Keyring) -> DataConverter:
+    """Pydantic payloads, encrypted with the keyring; failure messages and stack traces are
+    moved into an encoded (so encrypted) attribute instead of history's plain text."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keyring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def free_loopback_port() -> int:
@@ -39,6 +47,6 @@ async def connect(settings: Settings, metrics_bind: str | None = None) -> Client
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(),
+        data_converter=data_converter(settings.keyring()),
         runtime=metrics_runtime(bind) if bind else None,
     )

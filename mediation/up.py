@@ -18,6 +18,7 @@ from typing import IO
 
 from rich.console import Console
 
+from mediation.crypto import ensure_dev_keyring
 from mediation.db import make_engine
 from mediation.devserver import start_dev_command
 from mediation.migrate import upgrade
@@ -106,6 +107,8 @@ def run_up(settings: Settings) -> int:
     data = settings.data_dir.resolve()
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    if settings.keys is None:
+        ensure_dev_keyring(data)  # the worker and API read it from the data dir
     env = {
         **os.environ,
         "MEDIATION_DATA_DIR": str(data),
@@ -132,6 +135,7 @@ def run_up(settings: Settings) -> int:
                 settings.temporal_port,
                 settings.temporal_ui_port,
                 settings.temporal_namespace,
+                codec_endpoint=f"{api_url}/codec",
             ),
             logs / "temporal.log",
             env,
@@ -157,7 +161,8 @@ def run_up(settings: Settings) -> int:
             f"  API docs      {api_url}/docs\n"
             f"  Readiness     {api_url}/readyz\n"
             f"  Metrics       {api_url}/metrics\n"
-            f"  Temporal UI   {ui_url}\n"
+            f"  Temporal UI   {ui_url}   (payloads are encrypted; to read them, see the README:\n"
+            f"                sign in at {api_url}/codec/login with a supervisor's token)\n"
             f"  Logs          {logs}/{{temporal,worker,api}}.log\n"
             "  A token       .venv/bin/mediation principals create --role supervisor "
             "--name 'Your Name'\n"

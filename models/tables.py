@@ -85,8 +85,8 @@ class Party(SQLModel, table=True):
     position: int
     role: str = Field(max_length=16)
     name: str = Field(max_length=100)
-    phone: str = Field(max_length=32)
-    id_number: str | None = Field(default=None, max_length=32)
+    phone: str = Field(max_length=255)  # sealed with the keyring: "enc:<key id>:<base64>"
+    id_number: str | None = Field(default=None, max_length=255)  # sealed likewise
     address: str | None = Field(default=None, max_length=300)
 
 

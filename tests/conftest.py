@@ -18,15 +18,18 @@ import psycopg
 import pytest
 import pytest_asyncio
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import Engine, make_url
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from mediation.crypto import Keyring
 from mediation.db import make_engine
 from mediation.devserver import temporal_binary, tuning_args
 from mediation.migrate import upgrade
 from mediation.principals import create_principal
+from mediation.redact import RedactingFilter
 from mediation.seed import seed
 from mediation.settings import Settings
 from mediation.temporal import data_converter, free_loopback_port, metrics_runtime
@@ -37,6 +40,9 @@ from worker import build_worker
 
 PG_URL = os.environ.get("MEDIATION_TEST_DATABASE_URL")
 RECORD_HISTORIES = os.environ.get("MEDIATION_RECORD_HISTORIES")  # set by `make histories`
+# Committed, public, test-only: the suite's payloads and the committed histories use it.
+TEST_KEYS = (Path(__file__).parent / "histories" / "TEST-ONLY-keyring").read_text("utf-8")
+TEST_KEYRING = Keyring.parse(TEST_KEYS)
 # The SDK runtime shared by the test client and workers serves its metrics here; the API
 # under test relays them on /metrics as it does in production.
 SDK_METRICS_BIND = f"127.0.0.1:{free_loopback_port()}"
@@ -78,7 +84,7 @@ async def temporal_env(
     db_file = tmp_path_factory.mktemp("temporal") / "temporal.db"
     env = await WorkflowEnvironment.start_local(
         runtime=metrics_runtime(SDK_METRICS_BIND),
-        data_converter=data_converter(),
+        data_converter=data_converter(TEST_KEYRING),
         dev_server_existing_path=temporal_binary(),
         dev_server_database_filename=str(db_file),
         dev_server_extra_args=tuning_args(with_search_attributes=False),
@@ -147,7 +153,7 @@ async def task_queue(
     `max_cached_workflows=0`, where every workflow task replays the history from the start.
     """
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    worker = build_worker(client, engine, queue, activity_executor, request.param)
+    worker = build_worker(client, engine, TEST_KEYRING, queue, activity_executor, request.param)
     async with worker:
         yield queue
         if RECORD_HISTORIES and request.param:
@@ -181,7 +187,7 @@ async def api_queue(
     client: Client, engine: Engine, activity_executor: ThreadPoolExecutor
 ) -> AsyncIterator[str]:
     queue = f"api-{uuid.uuid4().hex[:12]}"
-    async with build_worker(client, engine, queue, activity_executor):
+    async with build_worker(client, engine, TEST_KEYRING, queue, activity_executor):
         yield queue
 
 
@@ -192,7 +198,11 @@ async def api_url(
     """The real app under uvicorn on a free loopback port: real HTTP requests."""
     port = free_loopback_port()
     settings = Settings(
-        database_url=db_url, task_queue=api_queue, api_port=port, sdk_metrics_bind=SDK_METRICS_BIND
+        database_url=db_url,
+        task_queue=api_queue,
+        api_port=port,
+        sdk_metrics_bind=SDK_METRICS_BIND,
+        keys=SecretStr(TEST_KEYS),
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, client), host="127.0.0.1", port=port, log_config=None)
@@ -253,6 +263,7 @@ def log_lines() -> Iterator[list[str]]:
     """Every log record at INFO and above (the production level) from the whole session."""
     root = logging.getLogger()
     keep = _Keep()
+    keep.addFilter(RedactingFilter())  # as production's handler (mediation.logging) does
     saved = root.level
     root.addHandler(keep)
     root.setLevel(min(saved, logging.INFO) if saved else logging.INFO)

@@ -22,6 +22,7 @@ from models.case import CaseState
 from models.commands import AcceptBody, Action, AgreementBody, FollowUpBody, ReasonBody, SessionBody
 from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome
 from models.policy import Policy
+from tests.conftest import TEST_KEYS
 from tests.helpers import act as send
 from tests.helpers import case_id, events, eventually, intake, notifications, open_case
 
@@ -110,6 +111,7 @@ async def test_twenty_cases_survive_five_worker_kills(
         "MEDIATION_TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "MEDIATION_DATABASE_URL": db_url,
         "MEDIATION_TASK_QUEUE": queue,
+        "MEDIATION_KEYS": TEST_KEYS,
         "MEDIATION_LOG_FORMAT": "json",
     }
     worker = WorkerProcess(env, tmp_path / "worker.log")

@@ -21,6 +21,7 @@ from models.commands import Action, ConsentBody, ReasonBody
 from models.enums import CaseStatus, DisputeType
 from models.policy import Policy
 from tests.api_helpers import auth, resolve_case
+from tests.conftest import TEST_KEYS
 from tests.helpers import (
     accept_assigned,
     act,
@@ -52,6 +53,7 @@ def cli_env(client: Client, db_url: str) -> dict[str, str]:
         "MEDIATION_TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "MEDIATION_DATABASE_URL": db_url,
         "MEDIATION_LOG_LEVEL": "WARNING",
+        "MEDIATION_KEYS": TEST_KEYS,
     }
 
 

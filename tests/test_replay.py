@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from mediation.temporal import data_converter
-from tests.conftest import repo_root
+from tests.conftest import TEST_KEYRING, repo_root
 from worker import WORKFLOWS
 
 HISTORIES = repo_root() / "tests" / "histories"
@@ -32,7 +32,7 @@ async def replay_failures(workflows: list[type], histories: list[WorkflowHistory
         for h in histories:
             yield h
 
-    replayer = Replayer(workflows=workflows, data_converter=data_converter())
+    replayer = Replayer(workflows=workflows, data_converter=data_converter(TEST_KEYRING))
     results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
     return [f"{wid}: {err}" for wid, err in results.replay_failures.items()]
 

@@ -16,6 +16,7 @@ from api.problems import error_responses
 from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
 from mediation.db import as_utc
 from mediation.intake import new_case_input, start_case
+from mediation.redact import remember_names
 from models.case import IntakeRequest
 from models.enums import CaseStatus, DisputeType, RiskLevel, Role
 from models.tables import Case, CaseEvent, Notification
@@ -46,6 +47,7 @@ async def intake(
     """Register a dispute and start its workflow. The same `Idempotency-Key` always names the
     same case: a repeat answers 200 with it, even after the case has closed."""
     require_role(principal, MAY_INTAKE, "register cases")
+    remember_names(p.name for p in body.parties)
     if idempotency_key:
         seen = await rt.db(
             lambda s: s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()

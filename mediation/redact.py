@@ -1,0 +1,113 @@
+"""Personal data out of log lines: mainland mobile and landline numbers, 18-digit resident ID
+numbers, and the names of the parties this process has seen.
+
+Names have no shape a pattern can find, so the code that receives parties (the API's intake,
+the intake step's activity) registers them here; the filter then masks them wherever they
+turn up — in a message, its arguments, an exception or a field. The registry is bounded and
+lives in memory only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
+LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+MASK = "[redacted]"
+_MAX_NAMES = 20_000
+
+
+class _Names:
+    def __init__(self) -> None:
+        self._names: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for name in names:
+                name = name.strip()
+                if len(name) < 2:  # one character would mask half of every Chinese line
+                    continue
+                self._names[name] = None
+                self._names.move_to_end(name)
+            while len(self._names) > _MAX_NAMES:
+                self._names.popitem(last=False)
+            self._pattern = None
+
+    def pattern(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._names:
+                longest_first = sorted(self._names, key=len, reverse=True)
+                self._pattern = re.compile("|".join(map(re.escape, longest_first)))
+            return self._pattern
+
+
+_names = _Names()
+
+
+def remember_names(names: Iterable[str]) -> None:
+    """Register party names so that log lines mentioning them are masked."""
+    _names.add(names)
+
+
+def redact(text: str) -> str:
+    text = ID_NUMBER.sub(MASK, text)
+    text = PHONE.sub(MASK, text)
+    text = LANDLINE.sub(MASK, text)
+    pattern = _names.pattern()
+    return pattern.sub(MASK, text) if pattern is not None else text
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(v) for v in value)
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """On a handler: every record it emits — ours, uvicorn's, temporalio's — is masked.
+    The message is rendered once, masked, and its exception text is masked too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, dict):  # structlog's own event, on its way to rendering
+            record.msg = _redact_value(record.msg)
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string still gets logged, masked
+            message = str(record.msg)
+        if record.exc_info:  # the traceback joins the message, masked like it
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info = record.exc_text = None
+        if record.stack_info:
+            message += "\n" + record.stack_info
+            record.stack_info = None
+        record.msg, record.args = redact(message), None
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD and isinstance(value, str | dict | list | tuple):
+                record.__dict__[key] = _redact_value(value)
+        return True
+
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+
+
+def structlog_processor(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The same masking for structlog's own events and fields."""
+    for key, value in list(event_dict.items()):
+        if key != "_record":
+            event_dict[key] = _redact_value(value)
+    return event_dict
