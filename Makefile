@@ -5,11 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test lint pytest clean histories
+.PHONY: install up test lint pytest clean histories rehearse
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps 'docker-compose==1.29.2'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -43,3 +44,10 @@ histories: $(STAMP)
 	mkdir -p tests/histories && rm -rf tests/histories/$(HISTORIES_SET)
 	mv .histories.new tests/histories/$(HISTORIES_SET)
 	@ls tests/histories/$(HISTORIES_SET) | wc -l | xargs echo "histories recorded in tests/histories/$(HISTORIES_SET):"
+
+## The cluster topology of deploy/ as processes on this machine, on PostgreSQL: 2 workers,
+## 2 APIs, a mixed load through both, one worker and one API killed mid-run (deploy/README.md).
+REHEARSE_CASES ?= 120
+REHEARSE_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+rehearse: $(STAMP)
+	$(BIN)/mediation rehearse --cases $(REHEARSE_CASES) --admin-url $(REHEARSE_DB)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, update
+from sqlmodel import col, select
 from temporalio import activity
 
 from mediation.crypto import Keyring
@@ -123,6 +124,32 @@ class CaseStore:
                 {"case_id": case.case_id, "position": position, **row},
                 ["case_id", "position"],
             )
+
+    def reseal_parties(self, batch: int = 500) -> int:
+        """After a key rotation: re-encrypt the parties' numbers under the active key, so
+        that older keys can leave the ring. Returns how many rows changed; idempotent."""
+        prefix = f"enc:{self.keyring.active}:"
+        changed, last_id = 0, 0
+        while True:
+            with session_scope(self.engine) as session:
+                rows = session.exec(
+                    select(Party)
+                    .where(col(Party.id) > last_id)
+                    .order_by(col(Party.id))
+                    .limit(batch)
+                ).all()
+                for row in rows:
+                    stale = [
+                        v for v in (row.phone, row.id_number) if v and not v.startswith(prefix)
+                    ]
+                    if stale:
+                        row.phone = self.keyring.seal(self.keyring.open(row.phone)) or ""
+                        row.id_number = self.keyring.seal(self.keyring.open(row.id_number))
+                        session.add(row)
+                        changed += 1
+            if not rows:
+                return changed
+            last_id = rows[-1].id or last_id
 
     def activities(self) -> list[Callable[..., Any]]:
         """One activity definition per step, all writing through `record_step`."""

@@ -105,6 +105,31 @@ def create_principal_cmd(
     sys.stdout.write(token + "\n")
 
 
+@app.command()
+def reseal() -> None:
+    """After a key rotation: re-encrypt parties' phone and ID numbers under the active key."""
+    from activities.persistence import CaseStore
+    from mediation.db import make_engine
+
+    settings = _settings_and_logging()
+    changed = CaseStore(make_engine(settings.db_url), settings.keyring()).reseal_parties()
+    typer.echo(f"resealed {changed} parties under key {settings.keyring().active!r}", err=True)
+
+
+@app.command()
+def rehearse(
+    cases: Annotated[int, typer.Option(help="how many cases to drive")] = 120,
+    admin_url: Annotated[
+        str, typer.Option(help="PostgreSQL where a throwaway case store is created")
+    ] = "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+) -> None:
+    """The deploy/ topology as processes here: 2 workers, 2 APIs, a mixed load, kills."""
+    from mediation.rehearse import main
+
+    _settings_and_logging()
+    raise typer.Exit(main(cases, admin_url))
+
+
 def _workflow_id(case: str) -> str:
     return case if case.startswith("case-") else f"case-{case}"
 

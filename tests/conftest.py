@@ -14,18 +14,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 import pytest_asyncio
 import uvicorn
 from pydantic import SecretStr
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from mediation.crypto import Keyring
-from mediation.db import make_engine
+from mediation.db import make_engine, throwaway_postgres
 from mediation.devserver import temporal_binary, tuning_args
 from mediation.migrate import upgrade
 from mediation.principals import create_principal
@@ -102,24 +101,11 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client
 
 
-def _pg_database(admin_url: str) -> Iterator[str]:
-    """Create a throwaway database next to `admin_url`'s and drop it afterwards."""
-    url = make_url(admin_url)
-    name = f"mediation_test_{uuid.uuid4().hex[:10]}"
-    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if PG_URL:
-        yield from _pg_database(PG_URL)
+        with throwaway_postgres(PG_URL, "mediation_test") as url:
+            yield url
     else:
         yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'mediation.db'}"
 

@@ -48,6 +48,21 @@ async def run(*args: str, env: dict[str, str] | None = None) -> str:
     return out.decode()
 
 
+async def temporal_cli(client: Client, *args: str) -> str:
+    """The real `temporal` CLI against the suite's dev server, JSON out."""
+    target = client.service_client.config.target_host
+    return await run(
+        temporal_binary(),
+        *args,
+        "--output",
+        "json",
+        "--address",
+        target,
+        "--namespace",
+        client.namespace,
+    )
+
+
 def cli_env(client: Client, db_url: str) -> dict[str, str]:
     return {
         "MEDIATION_TEMPORAL_ADDRESS": client.service_client.config.target_host,
@@ -120,19 +135,7 @@ async def test_history_from_the_real_temporal_cli_replays(
         h, Action.terminate, ReasonBody(reason="测试终止"), mediator_actor("fe-sanmiao-qijian")
     )
     await eventually(h, lambda s: s.status is CaseStatus.closed)
-    shown = await run(
-        temporal_binary(),
-        "workflow",
-        "show",
-        "--workflow-id",
-        h.id,
-        "--output",
-        "json",
-        "--address",
-        client.service_client.config.target_host,
-        "--namespace",
-        client.namespace,
-    )
+    shown = await temporal_cli(client, "workflow", "show", "--workflow-id", h.id)
     history = WorkflowHistory.from_json(h.id, shown)
     assert len(history.events) > 10
     assert await replay_failures(WORKFLOWS, [history]) == []
@@ -177,19 +180,7 @@ async def test_search_attributes_find_in_mediation_labor_cases(
     query = "CaseStatus='in_mediation' AND DisputeType='labor'"
     listed: set[str] = set()
     for _ in range(50):  # visibility is eventually consistent
-        out = await run(
-            temporal_binary(),
-            "workflow",
-            "list",
-            "--query",
-            query,
-            "--output",
-            "json",
-            "--address",
-            client.service_client.config.target_host,
-            "--namespace",
-            client.namespace,
-        )
+        out = await temporal_cli(client, "workflow", "list", "--query", query)
         rows = (
             json.loads(out)
             if out.strip().startswith("[")
