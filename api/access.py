@@ -79,6 +79,15 @@ def sees_personal_data(p: Principal, case: Case) -> bool:
     return p.role is Role.mediator and (p.mediator_id is None or p.mediator_id == case.mediator_id)
 
 
+# What people wrote into a step (who attended, what was said and agreed, why): free text that
+# can name the parties. Masked in the timeline for those who see parties masked.
+FREE_TEXT_DETAIL = frozenset({"summary", "attendees", "terms", "notes", "note", "reason"})
+
+
+def mask_detail(detail: dict[str, object]) -> dict[str, object]:
+    return {k: ("[masked]" if k in FREE_TEXT_DETAIL else v) for k, v in detail.items()}
+
+
 def permitted_actions(p: Principal, allowed: list[str]) -> list[str]:
     return [a for a in allowed if Action(a) in MAY_ACT[p.role]]
 

@@ -18,6 +18,7 @@ from tests.api_helpers import (
     command,
     happy_steps,
     intake_json,
+    now_iso,
     poll_case,
     post_case,
     status_is,
@@ -164,3 +165,20 @@ async def test_personal_fields_masked_for_a_mediator_not_assigned(
     # The colleague cannot act on someone else's case either.
     r = await command(http, colleague, cid, "accept", {"mediator_id": other})
     assert r.status_code == 403
+
+    # What people wrote into the steps (attendees, summaries) can name the parties too.
+    assert (await command(http, theirs, cid, "accept", {"mediator_id": assignee})).is_success
+    session = {
+        "held_at": now_iso(),
+        "summary": f"{APPLICANT.name}陈述",
+        "attendees": [APPLICANT.name],
+    }
+    assert (await command(http, theirs, cid, "sessions", session)).is_success
+    seen = {
+        who: (await http.get(f"/api/v1/cases/{cid}/timeline", headers=auth(token))).json()[-1]
+        for who, token in (("assignee", theirs), ("colleague", colleague))
+    }
+    assert seen["assignee"]["detail"]["attendees"] == [APPLICANT.name]
+    assert seen["colleague"]["detail"]["attendees"] == "[masked]"
+    assert seen["colleague"]["detail"]["summary"] == "[masked]"
+    assert seen["colleague"]["detail"]["number"] == 1  # structure stays readable

@@ -9,7 +9,15 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.access import MAY_INTAKE, MAY_READ_CASES, actor_of, require_readable, require_role
+from api.access import (
+    MAY_INTAKE,
+    MAY_READ_CASES,
+    actor_of,
+    mask_detail,
+    require_readable,
+    require_role,
+    sees_personal_data,
+)
 from api.cases import load_case, present, wait_for_row
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.problems import error_responses
@@ -119,13 +127,17 @@ async def get_case(case_id: str, rt: RuntimeDep, principal: PrincipalDep) -> Cas
 @router.get("/{case_id}/timeline", response_model=list[EventOut], responses=NOT_FOUND)
 def timeline(case_id: str, session: SessionDep, principal: PrincipalDep) -> list[EventOut]:
     require_role(principal, MAY_READ_CASES, "read cases")
-    require_readable(principal, load_case(session, case_id))
+    case = require_readable(principal, load_case(session, case_id))
+    full = sees_personal_data(principal, case)
     rows = session.exec(
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.seq))
     ).all()  # type: ignore[arg-type]
     return [
         EventOut.model_validate(r, from_attributes=True).model_copy(
-            update={"occurred_at": as_utc(r.occurred_at)}
+            update={
+                "occurred_at": as_utc(r.occurred_at),
+                "detail": r.detail if full else mask_detail(r.detail),
+            }
         )
         for r in rows
     ]
