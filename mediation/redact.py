@@ -24,10 +24,14 @@ _MAX_NAMES = 20_000
 
 
 class _Names:
+    """A bounded set of names, matched by lookup rather than by one huge regex: a new case's
+    names arrive with every intake, and recompiling an alternation of thousands of names
+    on each would cost more than the logging it protects."""
+
     def __init__(self) -> None:
         self._names: OrderedDict[str, None] = OrderedDict()
+        self._lengths: tuple[int, ...] = ()  # the lengths present, longest first
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
 
     def add(self, names: Iterable[str]) -> None:
         with self._lock:
@@ -39,14 +43,23 @@ class _Names:
                 self._names.move_to_end(name)
             while len(self._names) > _MAX_NAMES:
                 self._names.popitem(last=False)
-            self._pattern = None
+            self._lengths = tuple(sorted({len(n) for n in self._names}, reverse=True))
 
-    def pattern(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._pattern is None and self._names:
-                longest_first = sorted(self._names, key=len, reverse=True)
-                self._pattern = re.compile("|".join(map(re.escape, longest_first)))
-            return self._pattern
+    def mask(self, text: str) -> str:
+        names, lengths = self._names, self._lengths
+        if not lengths:
+            return text
+        out, i = [], 0
+        while i < len(text):
+            for n in lengths:
+                if text[i : i + n] in names:
+                    out.append(MASK)
+                    i += n
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
 
 
 _names = _Names()
@@ -61,8 +74,7 @@ def redact(text: str) -> str:
     text = ID_NUMBER.sub(MASK, text)
     text = PHONE.sub(MASK, text)
     text = LANDLINE.sub(MASK, text)
-    pattern = _names.pattern()
-    return pattern.sub(MASK, text) if pattern is not None else text
+    return _names.mask(text)
 
 
 def _redact_value(value: Any) -> Any:
