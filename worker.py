@@ -19,6 +19,7 @@ from activities import all_activities
 from mediation.crypto import Keyring
 from mediation.db import make_engine
 from mediation.logging import configure_logging
+from mediation.outbox import Dispatcher, sender_from
 from mediation.settings import Settings, get_settings
 from mediation.temporal import connect
 from workflows.case import MediationCaseWorkflow
@@ -59,9 +60,16 @@ async def run_worker(settings: Settings) -> None:
         log.info(
             "worker started", task_queue=settings.task_queue, temporal=settings.temporal_target
         )
+        outbox = None
+        if settings.notify_adapter != "off":
+            sender = sender_from(settings.notify_adapter, settings.notify_webhook_url)
+            dispatcher = Dispatcher(engine, settings.keyring(), sender)
+            outbox = asyncio.create_task(dispatcher.run(stop))
         async with worker:
             await stop.wait()
             log.info("worker stopping")
+        if outbox is not None:
+            await outbox
     engine.dispose()
     log.info("worker stopped")
 

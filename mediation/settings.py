@@ -51,6 +51,13 @@ class Settings(BaseSettings):
             "default: http://127.0.0.1:<ui port> and http://localhost:<ui port>"
         ),
     )
+    notify_adapter: Literal["log", "webhook", "off"] = Field(
+        default="log",
+        description="how the workers deliver the notification outbox (off: another process does)",
+    )
+    notify_webhook_url: str | None = Field(
+        default=None, description="the messaging gateway the webhook adapter POSTs to"
+    )
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

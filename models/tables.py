@@ -122,6 +122,11 @@ class Notification(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     sent_at: datetime | None = _ts()
+    # Delivery bookkeeping (mediation/outbox.py): tries so far, when the next may start (a
+    # lease while one is in flight, a backoff after a failure), and the last error's type.
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, max_length=200)
 
 
 class AuditLog(SQLModel, table=True):

@@ -10,8 +10,10 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -190,17 +192,25 @@ async def api_url(
         sdk_metrics_bind=SDK_METRICS_BIND,
         keys=SecretStr(TEST_KEYS),
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, client), host="127.0.0.1", port=port, log_config=None)
-    )
+    async with served(create_app(settings, client), port) as url:
+        yield url
+
+
+@asynccontextmanager
+async def served(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """An ASGI app under uvicorn on a loopback port, in the test loop; yields its URL."""
+    port = port or free_loopback_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 ROLES = {

@@ -39,7 +39,7 @@ def test_migrations_create_every_table_and_run_twice(db_url: str) -> None:
         uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("case_events")}
         assert ("case_id", "seq") in uniques
         with eng.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     finally:
         eng.dispose()
 
