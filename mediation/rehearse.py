@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
+from mediation.children import Child
 from mediation.crypto import Keyring
 from mediation.db import make_engine, throwaway_postgres
 from mediation.devserver import start_dev_command
@@ -34,46 +33,6 @@ from mediation.seed import ORGS, seed
 from mediation.temporal import free_loopback_port
 from models.enums import Role
 from models.tables import Case, CaseEvent
-
-
-@dataclass
-class Child:
-    name: str
-    args: list[str]
-    env: dict[str, str]
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-    _out: IO[bytes] | None = None
-
-    def start(self) -> None:
-        self._out = open(self.log, "ab")
-        self.proc = subprocess.Popen(
-            self.args, env=self.env, stdout=self._out, stderr=subprocess.STDOUT
-        )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def usage(self) -> tuple[float, float]:
-        """CPU seconds and peak resident MB since (re)start, from /proc."""
-        assert self.proc is not None
-        stat = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-        status = Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
-        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
-        return cpu, peak_kb / 1024
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        if self._out is not None:
-            self._out.close()
 
 
 @dataclass
@@ -146,37 +105,30 @@ def run_rehearsal(cases: int, admin_url: str, concurrency: int = 16) -> Result:
             "MEDIATION_LOG_FORMAT": "json",
         }
         me = [sys.executable, "-m", "mediation"]
-        server = Child(
-            "temporal",
-            start_dev_command(work / "temporal.db", temporal_port, free_loopback_port()),
-            env,
-            work / "temporal.log",
-        )
-        workers = [
-            Child(f"worker-{i}", [*me, "worker"], env, work / f"worker-{i}.log") for i in (1, 2)
-        ]
-        apis = [
-            Child(
-                f"api-{i}",
-                [*me, "api"],
-                {**env, "MEDIATION_API_PORT": str(port)},
-                work / f"api-{i}.log",
-            )
-            for i, port in zip((1, 2), api_ports, strict=True)
-        ]
-        everyone = [server, *workers, *apis]
+        everyone: list[Child] = []
         try:
-            server.start()
-            for child in [*workers, *apis]:
-                child.start()
-            store_before = _database_bytes(engine)
+            dev_server = start_dev_command(
+                work / "temporal.db", temporal_port, free_loopback_port()
+            )
+            everyone.append(Child("temporal", dev_server, work / "temporal.log", env))
+            workers = [
+                Child(f"worker-{i}", [*me, "worker"], work / f"worker-{i}.log", env) for i in (1, 2)
+            ]
+            apis = [
+                Child(
+                    f"api-{i}",
+                    [*me, "api"],
+                    work / f"api-{i}.log",
+                    {**env, "MEDIATION_API_PORT": str(port)},
+                )
+                for i, port in zip((1, 2), api_ports, strict=True)
+            ]
+            everyone += [*workers, *apis]
             urls = [f"http://127.0.0.1:{p}" for p in api_ports]
             result = asyncio.run(
                 _load(engine, tokens, urls, workers[0], apis[0], cases, concurrency, work)
             )
             result.usage = {c.name: c.usage() for c in everyone}
-            result.store_bytes = _database_bytes(engine) - store_before
-            result.temporal_bytes += _files_bytes(work, "temporal.db*")
         finally:
             for child in reversed(everyone):
                 child.stop()
@@ -195,7 +147,7 @@ async def _load(
     work: Path,
 ) -> Result:
     await wait_ready(urls)
-    temporal_before = _files_bytes(work, "temporal.db*")
+    store_before, temporal_before = _database_bytes(engine), _files_bytes(work, "temporal.db*")
     balancer = Apis(urls)
     names = list(SCENARIOS)
     plan = [names[i % len(names)] for i in range(cases)]
@@ -231,7 +183,8 @@ async def _load(
     seconds = time.monotonic() - started
     await balancer.http.aclose()
     result = _verify(engine, expected, seconds, balancer.failovers, kills, work)
-    result.temporal_bytes = -temporal_before
+    result.store_bytes = _database_bytes(engine) - store_before
+    result.temporal_bytes = _files_bytes(work, "temporal.db*") - temporal_before
     return result
 
 

@@ -6,18 +6,15 @@ in reverse order; they also get SIGTERM if this process dies, so nothing is left
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
-from typing import IO
 
 from rich.console import Console
 
+from mediation.children import Child
 from mediation.crypto import ensure_dev_keyring
 from mediation.db import make_engine
 from mediation.devserver import start_dev_command
@@ -26,43 +23,6 @@ from mediation.seed import seed
 from mediation.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the supervisor goes away."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-
-
-class Child:
-    def __init__(self, name: str, cmd: list[str], log_file: Path, env: dict[str, str]) -> None:
-        self.name = name
-        self.log: IO[bytes] = open(log_file, "ab")
-        self.proc = subprocess.Popen(
-            cmd,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self, timeout: float = 15) -> None:
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                console.print(f"[yellow]{self.name} did not stop in {timeout:.0f}s; killing it")
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def _wait_http(url: str, what: str, child: Child, seconds: float = 60) -> None:
