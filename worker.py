@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import signal
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -21,7 +18,7 @@ from mediation.db import make_engine
 from mediation.logging import configure_logging
 from mediation.outbox import Dispatcher, sender_from
 from mediation.settings import Settings, get_settings
-from mediation.temporal import connect
+from mediation.temporal import connect, exit_without_finalizing
 from workflows.case import MediationCaseWorkflow
 
 WORKFLOWS = [MediationCaseWorkflow]
@@ -56,14 +53,15 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
-        worker = build_worker(client, engine, settings.keyring(), settings.task_queue, executor)
+        keyring = settings.keyring()
+        worker = build_worker(client, engine, keyring, settings.task_queue, executor)
         log.info(
             "worker started", task_queue=settings.task_queue, temporal=settings.temporal_target
         )
         outbox = None
         if settings.notify_adapter != "off":
             sender = sender_from(settings.notify_adapter, settings.notify_webhook_url)
-            dispatcher = Dispatcher(engine, settings.keyring(), sender)
+            dispatcher = Dispatcher(engine, keyring, sender)
             outbox = asyncio.create_task(dispatcher.run(stop))
         async with worker:
             await stop.wait()
@@ -72,19 +70,6 @@ async def run_worker(settings: Settings) -> None:
             await outbox
     engine.dispose()
     log.info("worker stopped")
-
-
-def exit_without_finalizing(code: int = 0) -> None:
-    """Leave after a graceful stop without Python's interpreter finalization.
-
-    The Temporal SDK's native threads can outlive finalization and abort the process
-    ("PyGILState_Release ... must be current", exit 134): measured 3 in 18 SIGTERM stops of
-    an idle worker. By now the worker has drained and every log line is written, so there
-    is nothing left for finalization to do but risk that abort."""
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 def main() -> None:

@@ -139,10 +139,7 @@ class CaseStore:
                     .limit(batch)
                 ).all()
                 for row in rows:
-                    stale = [
-                        v for v in (row.phone, row.id_number) if v and not v.startswith(prefix)
-                    ]
-                    if stale:
+                    if any(v and not v.startswith(prefix) for v in (row.phone, row.id_number)):
                         row.phone = self.keyring.seal(self.keyring.open(row.phone)) or ""
                         row.id_number = self.keyring.seal(self.keyring.open(row.id_number))
                         session.add(row)

@@ -10,7 +10,16 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.access import mask_id_number, mask_name, mask_phone, permitted_actions, sees_personal_data
+from api.access import (
+    MAY_READ_CASES,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    permitted_actions,
+    require_readable,
+    require_role,
+    sees_personal_data,
+)
 from api.deps import Principal, Runtime
 from api.schemas import CaseOut, PartyOut
 from mediation.crypto import Keyring
@@ -74,6 +83,12 @@ def case_out(
         parties_out(session, principal, case, keyring),
         permitted_actions(principal, state.allowed_actions),
     )
+
+
+async def readable_case(rt: Runtime, principal: Principal, case_id: str) -> Case:
+    """The case, if this principal may read cases and this one is in their scope."""
+    require_role(principal, MAY_READ_CASES, "read cases")
+    return require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
 
 
 async def present(rt: Runtime, principal: Principal, case: Case) -> CaseOut:

@@ -57,7 +57,8 @@ def worker() -> None:
     """Run a worker (workflows and activities) until SIGINT/SIGTERM."""
     import asyncio
 
-    from worker import exit_without_finalizing, run_worker
+    from mediation.temporal import exit_without_finalizing
+    from worker import run_worker
 
     asyncio.run(run_worker(_settings_and_logging()))
     exit_without_finalizing()
@@ -69,10 +70,9 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_app
+    from mediation.temporal import exit_without_finalizing
 
     settings = _settings_and_logging()
-    from worker import exit_without_finalizing
-
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -112,8 +112,9 @@ def reseal() -> None:
     from mediation.db import make_engine
 
     settings = _settings_and_logging()
-    changed = CaseStore(make_engine(settings.db_url), settings.keyring()).reseal_parties()
-    typer.echo(f"resealed {changed} parties under key {settings.keyring().active!r}", err=True)
+    keyring = settings.keyring()
+    changed = CaseStore(make_engine(settings.db_url), keyring).reseal_parties()
+    typer.echo(f"resealed {changed} parties under key {keyring.active!r}", err=True)
 
 
 @app.command()

@@ -42,7 +42,6 @@ class HistoryEntry(BaseModel):
 
 STEP_TEXT = {
     "intake": "case registered",
-    "risk_screening": "risk screened",
     "risk_alert": "red-risk alert raised (police liaison, duty supervisor)",
     "risk_escalation": "risk alert not acknowledged in time: escalated again",
     "risk_acknowledged": "risk alert acknowledged",
@@ -63,7 +62,6 @@ STEP_TEXT = {
     "follow_up_overdue": "follow-up overdue: reminder sent",
     "follow_up": "follow-up visit recorded",
     "reopened": "reopened for mediation",
-    "closure": "case closed",
 }
 
 
@@ -99,7 +97,8 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
     activities: dict[int, str] = {}  # ActivityTaskScheduled event id → activity type
 
     def add(ev: HistoryEvent, kind: str, what: str, **kw: Any) -> None:
-        entries.append(HistoryEntry(event_id=ev.event_id, at=_at(ev), kind=kind, what=what, **kw))
+        kw.setdefault("at", _at(ev))
+        entries.append(HistoryEntry(event_id=ev.event_id, kind=kind, what=what, **kw))
 
     for ev in history.events:
         t = ev.event_type
@@ -115,16 +114,14 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
             activities[ev.event_id] = name
             if name.startswith("persist_"):
                 (rec,) = await converter.decode(a2.input.payloads, [StepRecord])
-                entries.append(
-                    HistoryEntry(
-                        event_id=ev.event_id,
-                        at=rec.occurred_at,
-                        kind="step",
-                        what=_step_text(rec),
-                        actor_id=rec.actor.principal_id,
-                        actor_role=rec.actor.role,
-                        step=rec.step.value,
-                    )
+                add(
+                    ev,
+                    "step",
+                    _step_text(rec),
+                    at=rec.occurred_at,
+                    step=rec.step.value,
+                    actor_id=rec.actor.principal_id,
+                    actor_role=rec.actor.role,
                 )
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             a3 = ev.activity_task_started_event_attributes

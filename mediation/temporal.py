@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 import socket
+import sys
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -43,10 +46,22 @@ def metrics_url(bind: str) -> str:
 async def connect(settings: Settings, metrics_bind: str | None = None) -> Client:
     """A client with the production data converter; with `metrics_bind`, its SDK metrics
     are served there (one such runtime per process)."""
-    bind = metrics_bind
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings.keyring()),
-        runtime=metrics_runtime(bind) if bind else None,
+        runtime=metrics_runtime(metrics_bind) if metrics_bind else None,
     )
+
+
+def exit_without_finalizing(code: int = 0) -> None:
+    """Leave after a graceful stop without Python's interpreter finalization.
+
+    The Temporal SDK's native threads can outlive finalization and abort the process
+    ("PyGILState_Release ... must be current", exit 134): measured 3 in 18 SIGTERM stops of
+    an idle worker. By now the process has drained and every log line is written, so there
+    is nothing left for finalization to do but risk that abort."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -141,6 +141,17 @@ async def accept_assigned(handle: WorkflowHandle[Any, CaseState]) -> CaseState:
     )
 
 
+async def run(*args: str, env: dict[str, str] | None = None) -> str:
+    """A command to its end (`env`: the whole environment, default this process's);
+    fails the test on a non-zero exit; returns its stdout."""
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    return out.decode()
+
+
 def notification_kinds(engine: Engine, cid: str) -> list[str]:
     return [n.kind for n in notifications(engine, cid)]
 

@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from mediation.temporal import free_loopback_port
 from tests.api_helpers import auth, intake_json, poll_case, post_case, status_is
-from tests.helpers import APPLICANT
+from tests.helpers import APPLICANT, run
 
 UI = "http://127.0.0.1:8233"
 
@@ -118,7 +118,20 @@ async def test_make_up_points_the_ui_at_the_codec_and_it_decrypts(tmp_path: Path
         async with httpx.AsyncClient(base_url=api, timeout=30) as http:
             settings = (await http.get(f"{ui}/api/v1/settings")).json()
             assert settings["Codec"]["Endpoint"] == f"{api}/codec"
-            token = await _cli_token(env)
+            token = (
+                await run(
+                    sys.executable,
+                    "-m",
+                    "mediation",
+                    "principals",
+                    "create",
+                    "--role",
+                    "supervisor",
+                    "--name",
+                    "Duty supervisor",
+                    env=env,
+                )
+            ).strip()
             r = await post_case(http, token, intake_json())
             assert r.status_code == 201, r.text
             cid = r.json()["case_id"]
@@ -129,22 +142,3 @@ async def test_make_up_points_the_ui_at_the_codec_and_it_decrypts(tmp_path: Path
         up.send_signal(signal.SIGINT)
         await asyncio.wait_for(up.wait(), timeout=60)
     assert up.returncode == 0
-
-
-async def _cli_token(env: dict[str, str]) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mediation",
-        "principals",
-        "create",
-        "--role",
-        "supervisor",
-        "--name",
-        "Duty supervisor",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await proc.communicate()
-    return out.decode().strip()

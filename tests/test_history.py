@@ -31,21 +31,10 @@ from tests.helpers import (
     intake,
     mediator_actor,
     open_case,
+    run,
 )
 from tests.test_replay import replay_failures
 from worker import WORKFLOWS
-
-
-async def run(*args: str, env: dict[str, str] | None = None) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode == 0, err.decode()[-3000:]
-    return out.decode()
 
 
 async def temporal_cli(client: Client, *args: str) -> str:
@@ -65,6 +54,7 @@ async def temporal_cli(client: Client, *args: str) -> str:
 
 def cli_env(client: Client, db_url: str) -> dict[str, str]:
     return {
+        **os.environ,
         "MEDIATION_TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "MEDIATION_DATABASE_URL": db_url,
         "MEDIATION_LOG_LEVEL": "WARNING",

@@ -86,8 +86,9 @@ def _make_route(action: Action, body_type: type[Strict]) -> None:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
                 raise HTTPException(409, "the case is closed") from None
             raise HTTPException(503, "the workflow service is not reachable; try again") from None
-        fresh = await rt.db(lambda s: load_case(s, case_id)) or case
-        return await rt.db(lambda s: case_out(s, principal, fresh, state, rt.keyring))
+        return await rt.db(
+            lambda s: case_out(s, principal, load_case(s, case_id) or case, state, rt.keyring)
+        )
 
     run_command.__name__ = f"case_{action.update_name}"
     router.add_api_route(

@@ -18,7 +18,7 @@ from api.access import (
     require_role,
     sees_personal_data,
 )
-from api.cases import load_case, present, wait_for_row
+from api.cases import load_case, present, readable_case, wait_for_row
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.problems import error_responses
 from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
@@ -119,9 +119,7 @@ def list_cases(
 
 @router.get("/{case_id}", response_model=CaseOut, responses=NOT_FOUND)
 async def get_case(case_id: str, rt: RuntimeDep, principal: PrincipalDep) -> CaseOut:
-    require_role(principal, MAY_READ_CASES, "read cases")
-    case = require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
-    return await present(rt, principal, case)
+    return await present(rt, principal, await readable_case(rt, principal, case_id))
 
 
 @router.get("/{case_id}/timeline", response_model=list[EventOut], responses=NOT_FOUND)

@@ -8,8 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.access import MAY_READ_CASES, require_readable, require_role
-from api.cases import load_case
+from api.cases import readable_case
 from api.deps import PrincipalDep, RuntimeDep
 from api.problems import error_responses
 from mediation import history
@@ -37,8 +36,7 @@ async def case_history(
     raw: Annotated[bool, Query(description="also the decoded events (supervisors)")] = False,
 ) -> HistoryOut:
     """What happened to the case, when, and on whose command, from its Temporal history."""
-    require_role(principal, MAY_READ_CASES, "read cases")
-    case = require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
+    case = await readable_case(rt, principal, case_id)
     if raw and principal.role is not Role.supervisor:
         raise HTTPException(403, "only supervisors read the raw history")
     client = await rt.client()
