@@ -13,12 +13,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import all_activities
-from mediation.crypto import Keyring
-from mediation.db import make_engine
-from mediation.logging import configure_logging
-from mediation.outbox import Dispatcher, sender_from
-from mediation.settings import Settings, get_settings
-from mediation.temporal import connect, exit_without_finalizing
+from core.crypto import Keyring
+from core.db import make_engine
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+from core.temporal import connect, exit_without_finalizing
+from notify.outbox import Dispatcher, sender_from
 from workflows.case import MediationCaseWorkflow
 
 WORKFLOWS = [MediationCaseWorkflow]

@@ -7,16 +7,17 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from activities.persistence import CaseStore
+from activities.persistence import persist_activities
 from activities.risk import screen_risk
 from activities.routing import RoutingActivities
-from mediation.crypto import Keyring
+from core.crypto import Keyring
+from store.steps import CaseStore
 
 
 def all_activities(engine: Engine, keyring: Keyring) -> list[Callable[..., Any]]:
     routing = RoutingActivities(engine)
     return [
-        *CaseStore(engine, keyring).activities(),
+        *persist_activities(CaseStore(engine, keyring)),
         screen_risk,
         routing.route_case,
         routing.resolve_assignment,

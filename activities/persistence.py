@@ -1,171 +1,36 @@
-"""Persistence of workflow steps into the case store: idempotent, one activity type per step.
-
-Every step writes, in one transaction, the case snapshot (only if it is newer than what the
-row holds), one timeline row (UNIQUE (case_id, seq)) and its outbox rows (UNIQUE dedupe
-key). A retried or replayed activity therefore never duplicates or regresses anything.
-"""
+"""The persistence activities: one activity type per workflow step, all writing through
+`store.steps.CaseStore.record_step` (so replay detects reordered steps by their types)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, update
-from sqlmodel import col, select
 from temporalio import activity
 
-from mediation.crypto import Keyring
-from mediation.db import insert_ignore, session_scope
-from mediation.redact import remember_names
-from models.case import CaseInput, CaseState, Step, StepRecord
-from models.tables import Case, CaseEvent, Notification, Party
+from models.case import Step, StepRecord
+from store.steps import CaseStore
 
 
-def _case_columns(state: CaseState) -> dict[str, Any]:
-    d = state.deadlines
-    return {
-        "status": state.status.value,
-        "risk_level": state.risk_level.value,
-        "org_id": state.assignment.org_id if state.assignment else None,
-        "mediator_id": state.assignment.mediator_id if state.assignment else None,
-        "outcome": state.outcome.value if state.outcome else None,
-        "overdue": state.overdue,
-        "acceptance_due": d.acceptance_due,
-        "mediation_due": d.mediation_due,
-        "judicial_confirmation_until": d.judicial_confirmation_until,
-        "next_follow_up_due": d.next_follow_up_due,
-        "last_seq": state.seq,
-        "state": state.model_dump(mode="json"),
-        "updated_at": state.updated_at,
-        "closed_at": state.closed_at,
-    }
+def persist_activities(store: CaseStore) -> list[Callable[..., Any]]:
+    """One activity definition per step."""
+    return [_persist_activity(store, step) for step in Step]
 
 
-class CaseStore:
-    def __init__(self, engine: Engine, keyring: Keyring) -> None:
-        self.engine = engine
-        self.keyring = keyring  # parties' phone and ID numbers are stored sealed
-
-    def record_step(self, record: StepRecord) -> bool:
-        """Write one step; False when it had been written before (a retry or a replay)."""
-        state = record.state
-        with session_scope(self.engine) as session:
-            if record.intake is not None:
-                remember_names(p.name for p in record.intake.intake.parties)
-                self._create_case(session, record.intake, state)
-            written = insert_ignore(
-                session,
-                CaseEvent,
-                {
-                    "case_id": state.case_id,
-                    "seq": record.seq,
-                    "kind": record.step.value,
-                    "status": state.status.value,
-                    "actor_id": record.actor.principal_id,
-                    "actor_role": record.actor.role.value if record.actor.role else None,
-                    "detail": record.detail,
-                    "occurred_at": record.occurred_at,
-                },
-                ["case_id", "seq"],
-            )
-            session.execute(
-                update(Case)
-                .where(Case.id == state.case_id, Case.last_seq < record.seq)  # type: ignore[arg-type]
-                .values(**_case_columns(state))
-            )
-            for n in record.notifications:
-                insert_ignore(
-                    session,
-                    Notification,
-                    {
-                        "case_id": state.case_id,
-                        "seq": record.seq,
-                        "kind": n.kind.value,
-                        "audience": n.audience,
-                        "dedupe_key": f"{state.case_id}:{record.seq}:{n.kind.value}:{n.audience}",
-                        "detail": n.detail,
-                        "created_at": record.occurred_at,
-                    },
-                    ["dedupe_key"],
-                )
+def _persist_activity(store: CaseStore, step: Step) -> Callable[..., Any]:
+    def persist(record: StepRecord) -> bool:
+        if record.step is not step:
+            raise ValueError(f"{step.activity_name} got a {record.step.value} record")
+        written = store.record_step(record)
+        activity.logger.info(
+            "persisted %s seq %d%s",
+            step.value,
+            record.seq,
+            "" if written else " (already there)",
+            extra={"step": step.value, "seq": record.seq, "written": written},
+        )
         return written
 
-    def _create_case(self, session: Any, case: CaseInput, state: CaseState) -> None:
-        intake = case.intake
-        created = insert_ignore(
-            session,
-            Case,
-            {
-                "id": case.case_id,
-                "case_no": case.case_no,
-                "workflow_id": state.workflow_id,
-                "idempotency_key": case.idempotency_key,
-                "dispute_type": intake.dispute_type.value,
-                "channel": intake.channel.value,
-                "town": intake.town,
-                "community": intake.community,
-                "summary": intake.summary,
-                "non_public": intake.non_public,
-                "policy": case.policy.model_dump(mode="json"),
-                "created_at": state.created_at,
-                **_case_columns(state),
-                "last_seq": 0,
-            },
-        )
-        if not created:
-            return
-        for position, party in enumerate(intake.parties):
-            row = party.model_dump(mode="json")
-            row["phone"] = self.keyring.seal(party.phone)
-            row["id_number"] = self.keyring.seal(party.id_number)
-            insert_ignore(
-                session,
-                Party,
-                {"case_id": case.case_id, "position": position, **row},
-                ["case_id", "position"],
-            )
-
-    def reseal_parties(self, batch: int = 500) -> int:
-        """After a key rotation: re-encrypt the parties' numbers under the active key, so
-        that older keys can leave the ring. Returns how many rows changed; idempotent."""
-        prefix = f"enc:{self.keyring.active}:"
-        changed, last_id = 0, 0
-        while True:
-            with session_scope(self.engine) as session:
-                rows = session.exec(
-                    select(Party)
-                    .where(col(Party.id) > last_id)
-                    .order_by(col(Party.id))
-                    .limit(batch)
-                ).all()
-                for row in rows:
-                    if any(v and not v.startswith(prefix) for v in (row.phone, row.id_number)):
-                        row.phone = self.keyring.seal(self.keyring.open(row.phone)) or ""
-                        row.id_number = self.keyring.seal(self.keyring.open(row.id_number))
-                        session.add(row)
-                        changed += 1
-            if not rows:
-                return changed
-            last_id = rows[-1].id or last_id
-
-    def activities(self) -> list[Callable[..., Any]]:
-        """One activity definition per step, all writing through `record_step`."""
-        return [self._persist_activity(step) for step in Step]
-
-    def _persist_activity(self, step: Step) -> Callable[..., Any]:
-        def persist(record: StepRecord) -> bool:
-            if record.step is not step:
-                raise ValueError(f"{step.activity_name} got a {record.step.value} record")
-            written = self.record_step(record)
-            activity.logger.info(
-                "persisted %s seq %d%s",
-                step.value,
-                record.seq,
-                "" if written else " (already there)",
-                extra={"step": step.value, "seq": record.seq, "written": written},
-            )
-            return written
-
-        persist.__name__ = persist.__qualname__ = step.activity_name
-        persist.__annotations__ = {"record": StepRecord, "return": bool}
-        return activity.defn(name=step.activity_name)(persist)
+    persist.__name__ = persist.__qualname__ = step.activity_name
+    persist.__annotations__ = {"record": StepRecord, "return": bool}
+    return activity.defn(name=step.activity_name)(persist)

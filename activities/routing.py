@@ -11,7 +11,7 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from mediation.db import session_scope
+from core.db import session_scope
 from models.case import Assignment, ResolveAssignmentInput, RouteDecision, RouteRequest
 from models.enums import CaseStatus, DisputeType, OrgKind, RiskFlag, RiskLevel
 from models.tables import Case, Mediator, Organization

@@ -11,8 +11,8 @@ from temporalio.client import Client
 from api import audit, codec, metrics, problems
 from api.deps import Runtime
 from api.routes import actions, cases, health, history, roster, stats
-from mediation.db import make_engine
-from mediation.settings import Settings, get_settings
+from core.db import make_engine
+from core.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:

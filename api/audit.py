@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from mediation.db import session_scope
+from core.db import session_scope
 from models.tables import AuditLog, utcnow
 
 

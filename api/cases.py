@@ -22,8 +22,8 @@ from api.access import (
 )
 from api.deps import Principal, Runtime
 from api.schemas import CaseOut, PartyOut
-from mediation.crypto import Keyring
-from mediation.redact import remember_names
+from core.crypto import Keyring
+from core.redact import remember_names
 from models.case import CaseState
 from models.enums import CaseStatus
 from models.tables import Case, Party

@@ -17,7 +17,7 @@ from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import Principal, RuntimeDep, principal_from_token
-from mediation.crypto import EncryptionCodec, KeyringError
+from core.crypto import EncryptionCodec, KeyringError
 from models.enums import Role
 
 router = APIRouter(prefix="/codec", tags=["codec"])

@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from mediation.principals import principal_for_token
-from mediation.settings import Settings
-from mediation.temporal import connect, free_loopback_port, metrics_url
+from core.settings import Settings
+from core.temporal import connect, free_loopback_port, metrics_url
 from models.enums import Role
 from models.policy import load_policy
+from store.principals import principal_for_token
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mediation.db import as_utc
+from core.db import as_utc
 from models.case import Assignment, CaseState, Deadlines
 from models.enums import CaseStatus, Channel, DisputeType, Outcome, PartyRole, RiskLevel
 

@@ -6,8 +6,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from mediation.db import make_engine
-from mediation.settings import get_settings
+from core.db import make_engine
+from core.settings import get_settings
 
 config = context.config
 target_metadata = SQLModel.metadata

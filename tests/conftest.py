@@ -25,18 +25,19 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from mediation.crypto import Keyring
-from mediation.db import make_engine, throwaway_postgres
-from mediation.devserver import temporal_binary, tuning_args
-from mediation.migrate import upgrade
-from mediation.principals import create_principal
-from mediation.redact import RedactingFilter
-from mediation.seed import seed
-from mediation.settings import Settings
-from mediation.temporal import data_converter, free_loopback_port, metrics_runtime
+from core.crypto import Keyring
+from core.db import make_engine
+from core.redact import RedactingFilter
+from core.settings import Settings
+from core.temporal import data_converter, free_loopback_port, metrics_runtime
 from models import search_attributes
 from models.enums import Role
 from models.policy import Policy
+from ops.devserver import temporal_binary, tuning_args
+from ops.pgtemp import throwaway_postgres
+from store.migrate import upgrade
+from store.principals import create_principal
+from store.seed import seed
 from worker import build_worker
 
 PG_URL = os.environ.get("MEDIATION_TEST_DATABASE_URL")
@@ -150,7 +151,7 @@ async def task_queue(
 
 async def _record_histories(client: Client, queue: str, test_name: str) -> None:
     """`make histories`: keep every case workflow this test ran, as Temporal stores it."""
-    from mediation.history import export_json
+    from cases.history import export_json
 
     out = Path(RECORD_HISTORIES)
     os.makedirs(out, exist_ok=True)
@@ -259,7 +260,7 @@ def log_lines() -> Iterator[list[str]]:
     """Every log record at INFO and above (the production level) from the whole session."""
     root = logging.getLogger()
     keep = _Keep()
-    keep.addFilter(RedactingFilter())  # as production's handler (mediation.logging) does
+    keep.addFilter(RedactingFilter())  # as production's handler (core.logging) does
     saved = root.level
     root.addHandler(keep)
     root.setLevel(min(saved, logging.INFO) if saved else logging.INFO)

@@ -19,9 +19,9 @@ import pytest
 import typer
 import yaml
 
-from mediation.cli import app as cli_app
-from mediation.settings import Settings
+from core.settings import Settings
 from models.search_attributes import cli_registrations
+from ops.cli import app as cli_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 
-from mediation.intake import new_case_input, start_case
+from cases.intake import new_case_input, start_case
 from models.case import Actor, CaseState, IntakeRequest, PartyIn, Strict
 from models.commands import AcceptBody, Action, Command
 from models.enums import CaseStatus, Channel, DisputeType, PartyRole, RiskFlag, Role

@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
-from mediation.principals import create_principal
 from models.enums import DisputeType, Role
 from models.tables import Case
+from store.principals import create_principal
 from tests.api_helpers import (
     auth,
     command,

@@ -61,7 +61,7 @@ class WorkerProcess:
     def start(self) -> None:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mediation", "worker"],
+                [sys.executable, "-m", "ops", "worker"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

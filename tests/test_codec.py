@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from mediation.temporal import free_loopback_port
+from core.temporal import free_loopback_port
 from tests.api_helpers import auth, intake_json, poll_case, post_case, status_is
 from tests.helpers import APPLICANT, run
 
@@ -99,7 +99,7 @@ async def test_make_up_points_the_ui_at_the_codec_and_it_decrypts(tmp_path: Path
     up = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "mediation",
+        "ops",
         "up",
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -122,7 +122,7 @@ async def test_make_up_points_the_ui_at_the_codec_and_it_decrypts(tmp_path: Path
                 await run(
                     sys.executable,
                     "-m",
-                    "mediation",
+                    "ops",
                     "principals",
                     "create",
                     "--role",

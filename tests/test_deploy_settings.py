@@ -8,7 +8,7 @@ import os
 import pytest
 from pydantic import ValidationError
 
-from mediation.settings import Settings
+from core.settings import Settings
 from tests.deploy_docs import (
     PREFIX,
     containers,
@@ -49,7 +49,7 @@ def test_every_mediation_variable_set_is_a_setting() -> None:
         for name in env
         if name not in known
     }
-    assert not unknown, f"not fields of mediation.settings.Settings: {sorted(unknown)}"
+    assert not unknown, f"not fields of core.settings.Settings: {sorted(unknown)}"
     everywhere = {name for env in mediation_variables().values() for name in env}
     assert {"MEDIATION_DATABASE_URL", "MEDIATION_TEMPORAL_ADDRESS"} <= everywhere
 

@@ -15,15 +15,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
-from activities.persistence import CaseStore
-from mediation.crypto import Keyring, KeyringError
-from mediation.history import export_json, summarise
-from mediation.temporal import data_converter
+from cases.history import export_json, summarise
+from core.crypto import Keyring, KeyringError
+from core.temporal import data_converter
 from models.case import PartyIn, StepRecord
 from models.commands import Action, ReasonBody
 from models.enums import CaseStatus, PartyRole
 from models.policy import Policy
 from models.tables import Party
+from store.steps import CaseStore
 from tests.conftest import TEST_KEYRING, TEST_KEYS, repo_root
 from tests.helpers import (
     APPLICANT,

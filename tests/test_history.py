@@ -14,12 +14,12 @@ import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHistory
 
-from mediation.db import as_utc
-from mediation.devserver import temporal_binary
-from mediation.intake import workflow_id_for
+from cases.intake import workflow_id_for
+from core.db import as_utc
 from models.commands import Action, ConsentBody, ReasonBody
 from models.enums import CaseStatus, DisputeType
 from models.policy import Policy
+from ops.devserver import temporal_binary
 from tests.api_helpers import auth, resolve_case
 from tests.conftest import TEST_KEYS
 from tests.helpers import (
@@ -89,15 +89,13 @@ async def test_closed_case_history_tells_every_step_with_time_and_actor(
 
     # The CLI tells the same story.
     out = await run(
-        sys.executable, "-m", "mediation", "history", cid, "--json", env=cli_env(client, db_url)
+        sys.executable, "-m", "ops", "history", cid, "--json", env=cli_env(client, db_url)
     )
     cli = [json.loads(line) for line in out.splitlines()]
     assert [(e["what"], e["actor_id"]) for e in cli] == [
         (e["what"], e["actor_id"]) for e in entries
     ]
-    table = await run(
-        sys.executable, "-m", "mediation", "history", cid, env=cli_env(client, db_url)
-    )
+    table = await run(sys.executable, "-m", "ops", "history", cid, env=cli_env(client, db_url))
     assert "assigned to" in table and "case closed: resolved" in table
 
     # Raw decoded events are for supervisors; payloads appear decoded.
@@ -134,7 +132,7 @@ async def test_history_from_the_real_temporal_cli_replays(
     await run(
         sys.executable,
         "-m",
-        "mediation",
+        "ops",
         "export-history",
         case_id(h),
         "-o",

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from mediation.logging import configure_logging
+from core.logging import configure_logging
 from models.enums import CaseStatus
 from models.policy import Policy
 from tests.helpers import case_id, eventually, intake, open_case, stored

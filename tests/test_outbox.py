@@ -16,10 +16,10 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from mediation.outbox import Dispatcher, WebhookSender
 from models.commands import Action, ReasonBody
 from models.enums import CaseStatus
 from models.policy import Policy
+from notify.outbox import Dispatcher, WebhookSender
 from tests.conftest import TEST_KEYRING, served
 from tests.helpers import (
     APPLICANT,

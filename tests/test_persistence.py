@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from activities.persistence import CaseStore
-from mediation.intake import new_case_input, workflow_id_for
+from cases.intake import new_case_input, workflow_id_for
 from models.case import CaseState, NotificationDraft, Step, StepRecord
 from models.enums import CaseStatus, NotificationKind
 from models.policy import Policy
+from store.steps import CaseStore
 from tests.conftest import TEST_KEYRING
 from tests.helpers import case_row, events, intake, notifications
 

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from mediation.crypto import Keyring, KeyringError
-from mediation.logging import configure_logging
-from mediation.redact import MASK, redact, remember_names
+from core.crypto import Keyring, KeyringError
+from core.logging import configure_logging
+from core.redact import MASK, redact, remember_names
 
 
 def test_keyring_parses_rotates_and_explains_what_it_cannot_open() -> None:

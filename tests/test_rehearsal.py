@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mediation.rehearse import SCENARIOS, run_rehearsal
+from ops.rehearse import SCENARIOS, run_rehearsal
 from tests.conftest import PG_URL
 
 

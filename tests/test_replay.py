@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from mediation.temporal import data_converter
+from core.temporal import data_converter
 from tests.conftest import TEST_KEYRING, repo_root
 from worker import WORKFLOWS
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mediation.settings import Settings
+from core.settings import Settings
 from models.policy import Policy, PolicyError, load_policy
 
 

@@ -9,12 +9,12 @@ import sys
 from sqlalchemy import Engine, func, inspect, text
 from sqlmodel import Session, select
 
-from mediation.db import make_engine
-from mediation.migrate import downgrade, upgrade
-from mediation.principals import hash_token
-from mediation.seed import ORGS, seed
+from core.db import make_engine
 from models.enums import OrgKind
 from models.tables import ApiPrincipal, Mediator, Organization
+from store.migrate import downgrade, upgrade
+from store.principals import hash_token
+from store.seed import ORGS, seed
 
 TABLES = {
     "organizations",
@@ -99,7 +99,7 @@ def test_principals_cli_prints_only_the_token_and_stores_its_hash(
         [
             sys.executable,
             "-m",
-            "mediation",
+            "ops",
             "principals",
             "create",
             "--role",
@@ -125,7 +125,7 @@ def test_principals_cli_prints_only_the_token_and_stores_its_hash(
         [
             sys.executable,
             "-m",
-            "mediation",
+            "ops",
             "principals",
             "create",
             "--role",

@@ -22,9 +22,9 @@ from api.cases import load_case, present, readable_case, wait_for_row
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.problems import error_responses
 from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
-from mediation.db import as_utc
-from mediation.intake import new_case_input, start_case
-from mediation.redact import remember_names
+from cases.intake import new_case_input, start_case
+from core.db import as_utc
+from core.redact import remember_names
 from models.case import IntakeRequest
 from models.enums import CaseStatus, DisputeType, RiskLevel, Role
 from models.tables import Case, CaseEvent, Notification

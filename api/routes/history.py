@@ -11,7 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.cases import readable_case
 from api.deps import PrincipalDep, RuntimeDep
 from api.problems import error_responses
-from mediation import history
+from cases import history
 from models.enums import Role
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])

@@ -12,7 +12,7 @@ from api.access import MAY_SEE_STATS, require_role
 from api.deps import PrincipalDep, SessionDep
 from api.problems import error_responses
 from api.schemas import Stats
-from mediation.db import as_utc
+from core.db import as_utc
 from models.enums import CaseStatus, Outcome
 from models.tables import Case
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from mediation.db import session_scope
+from core.db import session_scope
 from models.enums import OrgKind
 from models.tables import Mediator, Organization
 

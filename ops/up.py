@@ -14,13 +14,13 @@ import urllib.request
 
 from rich.console import Console
 
-from mediation.children import Child
-from mediation.crypto import ensure_dev_keyring
-from mediation.db import make_engine
-from mediation.devserver import start_dev_command
-from mediation.migrate import upgrade
-from mediation.seed import seed
-from mediation.settings import Settings
+from core.crypto import ensure_dev_keyring
+from core.db import make_engine
+from core.settings import Settings
+from ops.children import Child
+from ops.devserver import start_dev_command
+from store.migrate import upgrade
+from store.seed import seed
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -43,7 +43,7 @@ def _wait_http(url: str, what: str, child: Child, seconds: float = 60) -> None:
 def _wait_temporal(settings: Settings, child: Child, seconds: float = 60) -> None:
     import asyncio
 
-    from mediation.temporal import connect
+    from core.temporal import connect
 
     async def probe() -> None:
         client = await connect(settings)
@@ -109,11 +109,11 @@ def run_up(settings: Settings) -> int:
         engine.dispose()
         console.print(f"  roster: {orgs} organisations, {mediators} mediators")
         children.append(
-            Child("worker", [sys.executable, "-m", "mediation", "worker"], logs / "worker.log", env)
+            Child("worker", [sys.executable, "-m", "ops", "worker"], logs / "worker.log", env)
         )
         # MEDIATION_SDK_METRICS_BIND is the worker's; the API relays its own on /metrics.
         api_env = {k: v for k, v in env.items() if k != "MEDIATION_SDK_METRICS_BIND"}
-        api = Child("api", [sys.executable, "-m", "mediation", "api"], logs / "api.log", api_env)
+        api = Child("api", [sys.executable, "-m", "ops", "api"], logs / "api.log", api_env)
         children.append(api)
         _wait_http(f"{api_url}/healthz", "the API", api)
         console.print(

@@ -13,8 +13,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from mediation.crypto import EncryptionCodec, Keyring
-from mediation.settings import Settings
+from core.crypto import EncryptionCodec, Keyring
+from core.settings import Settings
 
 
 def data_converter(keyring: Keyring) -> DataConverter:

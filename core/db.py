@@ -72,22 +72,3 @@ def insert_ignore(
     )
     # RETURNING, not rowcount: psycopg reports -1 for this statement under SQLAlchemy 2.1.
     return session.execute(stmt).first() is not None
-
-
-@contextmanager
-def throwaway_postgres(admin_url: str, prefix: str) -> Iterator[str]:
-    """A fresh PostgreSQL database beside `admin_url`'s, dropped afterwards (tests, rehearsal)."""
-    import uuid
-
-    import psycopg
-
-    url = make_url(admin_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

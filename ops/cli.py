@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mediation.settings import get_settings
+from core.settings import get_settings
 from models.enums import Role
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -16,7 +16,7 @@ app.add_typer(principals, name="principals")
 
 
 def _settings_and_logging():  # type: ignore[no-untyped-def]
-    from mediation.logging import configure_logging
+    from core.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
@@ -26,7 +26,7 @@ def _settings_and_logging():  # type: ignore[no-untyped-def]
 @app.command()
 def up() -> None:
     """Start the dev server, migrate, seed, start the worker and the API (Ctrl-C stops all)."""
-    from mediation.up import run_up
+    from ops.up import run_up
 
     raise typer.Exit(run_up(_settings_and_logging()))
 
@@ -34,7 +34,7 @@ def up() -> None:
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (SQLite or PostgreSQL, from MEDIATION_DATABASE_URL)."""
-    from mediation.migrate import upgrade
+    from store.migrate import upgrade
 
     settings = _settings_and_logging()
     upgrade(settings.db_url)
@@ -44,8 +44,8 @@ def migrate() -> None:
 @app.command("seed")
 def seed_cmd() -> None:
     """Load the Hechuan roster (idempotent)."""
-    from mediation.db import make_engine
-    from mediation.seed import seed
+    from core.db import make_engine
+    from store.seed import seed
 
     settings = _settings_and_logging()
     orgs, mediators = seed(make_engine(settings.db_url))
@@ -57,7 +57,7 @@ def worker() -> None:
     """Run a worker (workflows and activities) until SIGINT/SIGTERM."""
     import asyncio
 
-    from mediation.temporal import exit_without_finalizing
+    from core.temporal import exit_without_finalizing
     from worker import run_worker
 
     asyncio.run(run_worker(_settings_and_logging()))
@@ -70,7 +70,7 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_app
-    from mediation.temporal import exit_without_finalizing
+    from core.temporal import exit_without_finalizing
 
     settings = _settings_and_logging()
     uvicorn.run(
@@ -91,8 +91,8 @@ def create_principal_cmd(
     mediator: Annotated[str | None, typer.Option(help="mediator id (mediators)")] = None,
 ) -> None:
     """Create a principal; prints its bearer token alone on stdout."""
-    from mediation.db import make_engine
-    from mediation.principals import PrincipalError, create_principal
+    from core.db import make_engine
+    from store.principals import PrincipalError, create_principal
 
     settings = _settings_and_logging()
     try:
@@ -108,8 +108,8 @@ def create_principal_cmd(
 @app.command()
 def reseal() -> None:
     """After a key rotation: re-encrypt parties' phone and ID numbers under the active key."""
-    from activities.persistence import CaseStore
-    from mediation.db import make_engine
+    from core.db import make_engine
+    from store.steps import CaseStore
 
     settings = _settings_and_logging()
     keyring = settings.keyring()
@@ -125,7 +125,7 @@ def rehearse(
     ] = "postgresql+psycopg://postgres@127.0.0.1:5432/test",
 ) -> None:
     """The deploy/ topology as processes here: 2 workers, 2 APIs, a mixed load, kills."""
-    from mediation.rehearse import main
+    from ops.rehearse import main
 
     _settings_and_logging()
     raise typer.Exit(main(cases, admin_url))
@@ -146,8 +146,8 @@ def history_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from mediation import history
-    from mediation.temporal import connect
+    from cases import history
+    from core.temporal import connect
 
     settings = _settings_and_logging()
 
@@ -179,8 +179,8 @@ def export_history_cmd(
     import asyncio
     from pathlib import Path
 
-    from mediation import history
-    from mediation.temporal import connect
+    from cases import history
+    from core.temporal import connect
 
     settings = _settings_and_logging()
 

@@ -24,8 +24,8 @@ import structlog
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from mediation.crypto import Keyring
-from mediation.db import as_utc
+from core.crypto import Keyring
+from core.db import as_utc
 from models.tables import Case, Notification, Party
 
 log = structlog.get_logger("outbox")

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from mediation.db import session_scope
+from core.db import session_scope
 from models.enums import Role
 from models.tables import ApiPrincipal, Mediator, Organization, utcnow
 

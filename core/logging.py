@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from mediation import redact
+from core import redact
 
 _TEMPORAL_FIELDS = {
     "temporal_workflow": ("workflow_id", "run_id", "workflow_type"),

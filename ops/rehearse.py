@@ -22,17 +22,18 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from mediation.children import Child
-from mediation.crypto import Keyring
-from mediation.db import make_engine, throwaway_postgres
-from mediation.devserver import start_dev_command
-from mediation.migrate import upgrade
-from mediation.principals import create_principal
-from mediation.rehearse_load import POLICY, SCENARIOS, Apis, drive_case, wait_ready
-from mediation.seed import ORGS, seed
-from mediation.temporal import free_loopback_port
+from core.crypto import Keyring
+from core.db import make_engine
+from core.temporal import free_loopback_port
 from models.enums import Role
 from models.tables import Case, CaseEvent
+from ops.children import Child
+from ops.devserver import start_dev_command
+from ops.pgtemp import throwaway_postgres
+from ops.rehearse_load import POLICY, SCENARIOS, Apis, drive_case, wait_ready
+from store.migrate import upgrade
+from store.principals import create_principal
+from store.seed import ORGS, seed
 
 
 @dataclass
@@ -104,7 +105,7 @@ def run_rehearsal(cases: int, admin_url: str, concurrency: int = 16) -> Result:
             "MEDIATION_POLICY_FILE": str(work / "policy.toml"),
             "MEDIATION_LOG_FORMAT": "json",
         }
-        me = [sys.executable, "-m", "mediation"]
+        me = [sys.executable, "-m", "ops"]
         everyone: list[Child] = []
         try:
             dev_server = start_dev_command(

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mediation.crypto import Keyring, load_keyring
+from core.crypto import Keyring, load_keyring
 
 
 class Settings(BaseSettings):

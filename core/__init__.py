@@ -1,0 +1,2 @@
+"""The ground floor: settings, database engine, encryption, redaction, logging and the
+Temporal connection. Imports nothing of ours but `models`."""

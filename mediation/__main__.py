@@ -1,3 +1,0 @@
-from mediation.cli import app
-
-app()

@@ -1,0 +1,1 @@
+"""The notification outbox and its delivery adapters."""

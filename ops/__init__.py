@@ -1,0 +1,1 @@
+"""Operations: the `mediation` CLI, `mediation up`, the dev server and the rehearsal."""

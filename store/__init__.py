@@ -1,0 +1,1 @@
+"""The case store: migrations, the roster seed, principals and the writes of case steps."""
