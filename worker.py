@@ -46,14 +46,14 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     log = structlog.get_logger("worker")
-    client = await connect(settings, settings.sdk_metrics_bind)
+    keyring = settings.keyring()
+    client = await connect(settings, keyring, settings.sdk_metrics_bind)
     engine = make_engine(settings.db_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
-        keyring = settings.keyring()
         worker = build_worker(client, engine, keyring, settings.task_queue, executor)
         log.info(
             "worker started", task_queue=settings.task_queue, temporal=settings.temporal_target

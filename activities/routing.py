@@ -13,10 +13,10 @@ from temporalio.exceptions import ApplicationError
 
 from core.db import session_scope
 from models.case import Assignment, ResolveAssignmentInput, RouteDecision, RouteRequest
+from models.commands import UNKNOWN_ASSIGNEE
 from models.enums import CaseStatus, DisputeType, OrgKind, RiskFlag, RiskLevel
 from models.tables import Case, Mediator, Organization
-
-UNKNOWN_ASSIGNEE = "UnknownAssignee"
+from store.roster import UnknownAssignee, resolve_assignment
 
 
 def candidate_kinds(req: RouteRequest) -> list[tuple[OrgKind, str]]:
@@ -110,21 +110,9 @@ class RoutingActivities:
     def resolve_assignment(self, req: ResolveAssignmentInput) -> Assignment:
         """Names for a supervisor's assignment; unknown or mismatched ids fail for good."""
         with session_scope(self.engine) as session:
-            org = session.get(Organization, req.org_id)
-            if org is None or not org.active:
+            try:
+                return resolve_assignment(session, req.org_id, req.mediator_id)
+            except UnknownAssignee as exc:
                 raise ApplicationError(
-                    "unknown organisation", type=UNKNOWN_ASSIGNEE, non_retryable=True
-                )
-            name = None
-            if req.mediator_id is not None:
-                m = session.get(Mediator, req.mediator_id)
-                if m is None or m.org_id != org.id or not m.active:
-                    raise ApplicationError(
-                        "mediator does not belong to that organisation",
-                        type=UNKNOWN_ASSIGNEE,
-                        non_retryable=True,
-                    )
-                name = m.name
-            return Assignment(
-                org_id=org.id, org_name=org.name, mediator_id=req.mediator_id, mediator_name=name
-            )
+                    str(exc), exc.field, type=UNKNOWN_ASSIGNEE, non_retryable=True
+                ) from None

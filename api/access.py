@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import HTTPException
+from sqlalchemy import ColumnElement, and_, false, true
 
 from api.deps import Principal
 from models.case import Actor
@@ -48,15 +49,33 @@ def require_action(p: Principal, action: Action) -> None:
         raise HTTPException(403, f"a {p.role.value} may not '{action.value}' a case")
 
 
-def can_read(p: Principal, case: Case) -> bool:
+def read_scope(p: Principal) -> dict[str, object] | None:
+    """The cases a principal may read, as column == value conditions (all must hold); None
+    when they may read none. The list's SQL filter and the per-case check both come from
+    here, so they cannot disagree. Non-public cases (R10) stay with the assigned
+    organisation and the supervisors."""
     match p.role:
         case Role.supervisor:
-            return True
+            return {}
         case Role.officer:
-            return not case.non_public
-        case Role.mediator:
-            return p.org_id is not None and case.org_id == p.org_id
-    return False
+            return {"non_public": False}
+        case Role.mediator if p.org_id is not None:
+            return {"org_id": p.org_id}
+    return None
+
+
+def scope_filter(p: Principal) -> ColumnElement[bool]:
+    """`read_scope` as a WHERE clause on the cases table."""
+    scope = read_scope(p)
+    if scope is None:
+        return false()
+    return and_(true(), *(getattr(Case, column) == value for column, value in scope.items()))
+
+
+def can_read(p: Principal, case: Case) -> bool:
+    """`read_scope` checked on one case."""
+    scope = read_scope(p)
+    return scope is not None and all(getattr(case, c) == v for c, v in scope.items())
 
 
 def require_readable(p: Principal, case: Case | None) -> Case:

@@ -13,6 +13,8 @@ from api.deps import Runtime
 from api.routes import actions, cases, health, history, roster, stats
 from core.db import make_engine
 from core.settings import Settings, get_settings
+from core.temporal import connect, free_loopback_port, metrics_url
+from models.policy import load_policy
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
@@ -20,8 +22,24 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """The composition root of the API process: everything is made here, once."""
+        keyring = settings.keyring()
         engine = make_engine(settings.db_url)
-        app.state.runtime = Runtime(settings, engine, client)
+        # An injected client brings its own SDK runtime; the setting then only says where
+        # its metrics are. Otherwise the API's own client serves them on a loopback port.
+        bind = settings.sdk_metrics_bind or (
+            None if client else f"127.0.0.1:{free_loopback_port()}"
+        )
+        # Lazy: the API starts (and /readyz says why it is not ready) while Temporal is down.
+        temporal = client or await connect(settings, keyring, bind, lazy=True)
+        app.state.runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            keyring=keyring,
+            client=temporal,
+            policy=load_policy(settings.policy_file),
+            sdk_metrics_url=metrics_url(bind) if bind else None,
+        )
         yield
         engine.dispose()
 

@@ -93,7 +93,7 @@ async def readable_case(rt: Runtime, principal: Principal, case_id: str) -> Case
 
 async def present(rt: Runtime, principal: Principal, case: Case) -> CaseOut:
     """The case as this principal may see it, with its live state."""
-    state = await live_state(await rt.client(), case)
+    state = await live_state(rt.client, case)
     return await rt.db(lambda s: case_out(s, principal, case, state, rt.keyring))
 
 

@@ -13,10 +13,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
+from core.crypto import Keyring
+from core.db import session_scope
 from core.settings import Settings
-from core.temporal import connect, free_loopback_port, metrics_url
 from models.enums import Role
-from models.policy import load_policy
+from models.policy import Policy
 from store.principals import principal_for_token
 
 T = TypeVar("T")
@@ -31,29 +32,16 @@ class Principal:
     mediator_id: str | None
 
 
+@dataclass(frozen=True)
 class Runtime:
-    """Process-wide resources, created once per app."""
+    """Process-wide resources, wired once by the app's lifespan (api/app.py)."""
 
-    def __init__(self, settings: Settings, engine: Engine, client: Client | None = None) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.policy = load_policy(settings.policy_file)  # snapshotted into every new case
-        self.keyring = settings.keyring()  # opens the parties' sealed phone and ID numbers
-        self._client = client
-        self._lock = asyncio.Lock()
-        # An injected client brings its own runtime; the setting then only says where its
-        # metrics are. Otherwise the API's own client serves them on a loopback port.
-        self._metrics_bind = settings.sdk_metrics_bind or (
-            None if client else f"127.0.0.1:{free_loopback_port()}"
-        )
-        self.sdk_metrics_url = metrics_url(self._metrics_bind) if self._metrics_bind else None
-
-    async def client(self) -> Client:
-        if self._client is None:
-            async with self._lock:
-                if self._client is None:
-                    self._client = await connect(self.settings, self._metrics_bind)
-        return self._client
+    settings: Settings
+    engine: Engine
+    keyring: Keyring  # opens the parties' sealed fields; the client's codec uses it too
+    client: Client
+    policy: Policy  # snapshotted into every new case
+    sdk_metrics_url: str | None  # where the client's SDK metrics are, relayed on /metrics
 
     async def db(self, fn: Callable[[Session], T]) -> T:
         """Run `fn` with a short-lived session on a worker thread.
@@ -63,7 +51,7 @@ class Runtime:
         every request (seen with 20 concurrent intakes)."""
 
         def run() -> T:
-            with Session(self.engine, expire_on_commit=False) as session:
+            with session_scope(self.engine) as session:
                 return fn(session)
 
         return await asyncio.to_thread(run)
@@ -75,7 +63,7 @@ def runtime(request: Request) -> Runtime:
 
 
 def db_session(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Session]:
-    with Session(rt.engine, expire_on_commit=False) as session:
+    with session_scope(rt.engine) as session:
         yield session
 
 

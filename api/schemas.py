@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.db import as_utc
 from models.case import Assignment, CaseState, Deadlines
 from models.enums import CaseStatus, Channel, DisputeType, Outcome, PartyRole, RiskLevel
 
@@ -102,8 +101,8 @@ class CaseSummary(BaseModel):
             mediator_id=row.mediator_id,
             overdue=row.overdue,
             outcome=row.outcome,
-            created_at=as_utc(row.created_at),
-            updated_at=as_utc(row.updated_at),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
 

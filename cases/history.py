@@ -25,7 +25,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
 from models.case import CaseInput, CaseState, StepRecord
-from models.commands import Command
+from models.commands import ACTION_OF_UPDATE, INPUT_OF
 
 E = EventType
 
@@ -140,8 +140,9 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
             add(ev, "problem", f"activity {name} failed for good ({_failure_type(a4.failure)})")
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             req = ev.workflow_execution_update_accepted_event_attributes.accepted_request
-            (cmd,) = await converter.decode(req.input.args.payloads, [Command])
-            what = f"command '{cmd.action.value}'"
+            action = ACTION_OF_UPDATE[req.input.name]
+            (cmd,) = await converter.decode(req.input.args.payloads, [INPUT_OF[action]])
+            what = f"command '{action.value}'"
             add(ev, "command", what, actor_id=cmd.actor.principal_id, actor_role=cmd.actor.role)
         elif t == E.EVENT_TYPE_TIMER_STARTED:
             named = await _summary(ev, converter)

@@ -43,14 +43,17 @@ def metrics_url(bind: str) -> str:
     return f"http://{'127.0.0.1' if host in ('', '0.0.0.0', '[::]') else host}:{port}/metrics"
 
 
-async def connect(settings: Settings, metrics_bind: str | None = None) -> Client:
+async def connect(
+    settings: Settings, keyring: Keyring, metrics_bind: str | None = None, lazy: bool = False
+) -> Client:
     """A client with the production data converter; with `metrics_bind`, its SDK metrics
     are served there (one such runtime per process)."""
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.keyring()),
+        data_converter=data_converter(keyring),
         runtime=metrics_runtime(metrics_bind) if metrics_bind else None,
+        lazy=lazy,
     )
 
 

@@ -132,7 +132,11 @@ class Agreement(Strict):
 
 
 class CaseState(Strict):
-    """Everything the workflow knows about a case; the query returns it whole."""
+    """Everything the workflow knows about a case; the query returns it whole, and the store
+    keeps it as the case's read model. Fields it no longer has (from older snapshots and
+    histories) are ignored when it is read back."""
+
+    model_config = ConfigDict(extra="ignore")
 
     case_id: str
     case_no: str
@@ -155,7 +159,6 @@ class CaseState(Strict):
     arbitration_notice_sent: bool = False
     sessions_held: int = 0
     agreement: Agreement | None = None
-    follow_ups_recorded: int = 0
     not_performed_count: int = 0
     overdue: bool = False
     outcome: Outcome | None = None

@@ -1,4 +1,5 @@
-"""Commands: the API bodies of DESIGN §6, and the Update inputs (body + the actor who sent it).
+"""Commands: the API bodies of DESIGN §6, and one typed Update input per command (the body's
+fields plus the actor who sent it).
 
 API clients send the bodies; the API adds the authenticated actor, so nobody can speak for
 somebody else.
@@ -8,12 +9,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from models.case import SYSTEM, Actor, Strict
 from models.enums import FollowUpResult, RiskLevel
+
+# Error types of a refused command, as the API maps them: the validator said no (409), or
+# the roster knows no such organisation or mediator (422).
+ILLEGAL = "IllegalTransition"
+UNKNOWN_ASSIGNEE = "UnknownAssignee"
 
 
 class Action(StrEnum):
@@ -94,65 +100,120 @@ class RiskAckBody(Strict):
     note: str = Text
 
 
-BODY_OF: dict[Action, type[Strict]] = {
-    Action.accept: AcceptBody,
-    Action.decline: ReasonBody,
-    Action.assign: AssignBody,
-    Action.sessions: SessionBody,
-    Action.agreement: AgreementBody,
-    Action.judicial_confirmation: JudicialConfirmationBody,
-    Action.extend: ConsentBody,
-    Action.terminate: ReasonBody,
-    Action.refuse: ReasonBody,
-    Action.follow_ups: FollowUpBody,
-    Action.reopen: ConsentBody,
-    Action.withdraw: ReasonBody,
-    Action.risk: RiskBody,
-    Action.risk_ack: RiskAckBody,
-    Action.reject: ReasonBody,
-}
+# --- Update inputs: one per command, the body's fields plus the actor -------------------
 
 
-B = TypeVar("B", bound=Strict)
+class CommandInput(Strict):
+    """What an Update receives: its API body's fields, and the actor the API authenticated."""
 
-
-class Command(Strict):
-    """What every Update receives: the action, its body and the actor who sent it."""
-
-    action: Action
     actor: Actor = SYSTEM
-    accept: AcceptBody | None = None
-    reason: ReasonBody | None = None
-    assign: AssignBody | None = None
-    session: SessionBody | None = None
-    agreement: AgreementBody | None = None
-    judicial: JudicialConfirmationBody | None = None
-    consent: ConsentBody | None = None
-    follow_up: FollowUpBody | None = None
-    risk: RiskBody | None = None
-    risk_ack: RiskAckBody | None = None
 
-    def body(self, kind: type[B]) -> B:
-        value = getattr(self, _SLOT[kind])
-        if not isinstance(value, kind):
-            raise ValueError(f"{self.action.value} needs a {kind.__name__} body")
-        return value
+    @model_validator(mode="before")
+    @classmethod
+    def _from_legacy_command(cls, data: Any) -> Any:
+        """Cases started before typed inputs sent every Update one wrapper,
+        `{"action": …, "actor": …, "<slot>": {body}, "<other slots>": null}`. Their histories
+        must still replay (and their running cases finish), so that shape still decodes."""
+        if isinstance(data, dict) and "action" in data:
+            body: dict[str, Any] = next(
+                (v for k, v in data.items() if k not in ("action", "actor") and v is not None),
+                {},
+            )
+            return {**body, **({"actor": data["actor"]} if "actor" in data else {})}
+        return data
 
     @classmethod
-    def of(cls, action: Action, body: Strict, actor: Actor = SYSTEM) -> Command:
-        slot = _SLOT[type(body)]
-        return cls.model_validate({"action": action, "actor": actor, slot: body})
+    def body_type(cls) -> type[Strict]:
+        """The API body this input carries."""
+        return next(
+            b for b in cls.__mro__[1:] if issubclass(b, Strict) and not issubclass(b, CommandInput)
+        )
 
 
-_SLOT: dict[type[Strict], str] = {
-    AcceptBody: "accept",
-    ReasonBody: "reason",
-    AssignBody: "assign",
-    SessionBody: "session",
-    AgreementBody: "agreement",
-    JudicialConfirmationBody: "judicial",
-    ConsentBody: "consent",
-    FollowUpBody: "follow_up",
-    RiskBody: "risk",
-    RiskAckBody: "risk_ack",
+class AcceptInput(AcceptBody, CommandInput):
+    pass
+
+
+class ReasonInput(ReasonBody, CommandInput):
+    """The commands whose body is a reason alone."""
+
+
+class DeclineInput(ReasonInput):
+    pass
+
+
+class AssignInput(AssignBody, CommandInput):
+    pass
+
+
+class SessionInput(SessionBody, CommandInput):
+    pass
+
+
+class AgreementInput(AgreementBody, CommandInput):
+    pass
+
+
+class JudicialConfirmationInput(JudicialConfirmationBody, CommandInput):
+    pass
+
+
+class ExtendInput(ConsentBody, CommandInput):
+    pass
+
+
+class TerminateInput(ReasonInput):
+    pass
+
+
+class RefuseInput(ReasonInput):
+    pass
+
+
+class FollowUpInput(FollowUpBody, CommandInput):
+    pass
+
+
+class ReopenInput(ConsentBody, CommandInput):
+    pass
+
+
+class WithdrawInput(ReasonInput):
+    pass
+
+
+class RiskInput(RiskBody, CommandInput):
+    pass
+
+
+class RiskAckInput(RiskAckBody, CommandInput):
+    pass
+
+
+class RejectInput(ReasonInput):
+    pass
+
+
+INPUT_OF: dict[Action, type[CommandInput]] = {
+    Action.accept: AcceptInput,
+    Action.decline: DeclineInput,
+    Action.assign: AssignInput,
+    Action.sessions: SessionInput,
+    Action.agreement: AgreementInput,
+    Action.judicial_confirmation: JudicialConfirmationInput,
+    Action.extend: ExtendInput,
+    Action.terminate: TerminateInput,
+    Action.refuse: RefuseInput,
+    Action.follow_ups: FollowUpInput,
+    Action.reopen: ReopenInput,
+    Action.withdraw: WithdrawInput,
+    Action.risk: RiskInput,
+    Action.risk_ack: RiskAckInput,
+    Action.reject: RejectInput,
 }
+ACTION_OF_UPDATE: dict[str, Action] = {a.update_name: a for a in Action}
+
+
+def command_input(action: Action, body: Strict, actor: Actor = SYSTEM) -> CommandInput:
+    """The Update input for an API body sent by `actor`."""
+    return INPUT_OF[action].model_validate({**dict(body), "actor": actor})

@@ -44,10 +44,6 @@ class RiskLevel(StrEnum):
     yellow = "yellow"
     red = "red"
 
-    @property
-    def rank(self) -> int:
-        return {"green": 0, "yellow": 1, "red": 2}[self.value]
-
 
 class CaseStatus(StrEnum):
     registered = "registered"

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from core.crypto import Keyring
-from core.db import as_utc
+from core.db import session_scope
 from models.tables import Case, Notification, Party
 
 log = structlog.get_logger("outbox")
@@ -117,17 +117,12 @@ class Dispatcher:
             "AND attempts < :max AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
             f"ORDER BY id LIMIT :n{lock}) RETURNING id"
         )
-        with Session(self.engine) as session:
-            ids = [
-                row[0]
-                for row in session.execute(
-                    claim,
-                    {"lease": now + self.lease, "max": MAX_ATTEMPTS, "now": now, "n": self.batch},
-                )
-            ]
-            session.commit()
-            if not ids:
-                return []
+        params = {"lease": now + self.lease, "max": MAX_ATTEMPTS, "now": now, "n": self.batch}
+        with session_scope(self.engine) as session:  # the claim commits on its own
+            ids = [row[0] for row in session.execute(claim, params)]
+        if not ids:
+            return []
+        with session_scope(self.engine) as session:
             rows = session.exec(
                 select(Notification)
                 .where(col(Notification.id).in_(ids))
@@ -151,25 +146,23 @@ class Dispatcher:
             "audience": n.audience,
             "recipients": recipients,
             "detail": n.detail,
-            "created_at": (as_utc(n.created_at) or n.created_at).isoformat(),
+            "created_at": n.created_at.isoformat(),
         }
 
     def _delivered(self, nid: int) -> None:
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             n = session.get(Notification, nid)
             if n is not None:
                 n.sent_at, n.next_attempt_at, n.last_error = datetime.now(UTC), None, None
                 session.add(n)
-                session.commit()
 
     def _failed(self, nid: int, error: str) -> None:
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             n = session.get(Notification, nid)
             if n is not None:
                 n.next_attempt_at = datetime.now(UTC) + self.retry_after(n.attempts)
                 n.last_error = error[:200]
                 session.add(n)
-                session.commit()
 
 
 def sender_from(adapter: str, webhook_url: str | None) -> Sender:

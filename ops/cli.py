@@ -152,7 +152,7 @@ def history_cmd(
     settings = _settings_and_logging()
 
     async def run() -> list[history.HistoryEntry]:
-        client = await connect(settings)
+        client = await connect(settings, settings.keyring())
         events = await history.fetch(client, _workflow_id(case))
         return await history.summarise(events, client.data_converter)
 
@@ -185,7 +185,7 @@ def export_history_cmd(
     settings = _settings_and_logging()
 
     async def run() -> str:
-        client = await connect(settings)
+        client = await connect(settings, settings.keyring())
         return history.export_json(await history.fetch(client, _workflow_id(case)))
 
     text = asyncio.run(run())

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, text
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from core.crypto import Keyring
-from core.db import make_engine
+from core.db import make_engine, session_scope
 from core.temporal import free_loopback_port
 from models.enums import Role
 from models.tables import Case, CaseEvent
@@ -201,7 +201,7 @@ def _database_bytes(engine: Any) -> int:
 async def _all_closed(engine: Any, ids: set[str], seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with Session(engine) as s:
+        with session_scope(engine) as s:
             closed = s.exec(
                 select(func.count()).where(col(Case.id).in_(ids), Case.status == "closed")
             ).one()
@@ -218,7 +218,7 @@ def _verify(
     kills: list[str],
     work: Path,
 ) -> Result:
-    with Session(engine) as s:
+    with session_scope(engine) as s:
         rows = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_(expected)))}
         events = s.exec(
             select(CaseEvent.case_id, CaseEvent.seq).where(col(CaseEvent.case_id).in_(expected))

@@ -14,7 +14,7 @@ import urllib.request
 
 from rich.console import Console
 
-from core.crypto import ensure_dev_keyring
+from core.crypto import Keyring, ensure_dev_keyring
 from core.db import make_engine
 from core.settings import Settings
 from ops.children import Child
@@ -40,13 +40,13 @@ def _wait_http(url: str, what: str, child: Child, seconds: float = 60) -> None:
     raise RuntimeError(f"{what} did not answer at {url} within {seconds:.0f}s")
 
 
-def _wait_temporal(settings: Settings, child: Child, seconds: float = 60) -> None:
+def _wait_temporal(settings: Settings, keyring: Keyring, child: Child, seconds: float = 60) -> None:
     import asyncio
 
     from core.temporal import connect
 
     async def probe() -> None:
-        client = await connect(settings)
+        client = await connect(settings, keyring)
         await client.service_client.check_health()
 
     deadline = time.monotonic() + seconds
@@ -69,6 +69,7 @@ def run_up(settings: Settings) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     if settings.keys is None:
         ensure_dev_keyring(data)  # the worker and API read it from the data dir
+    keyring = settings.keyring()
     env = {
         **os.environ,
         "MEDIATION_DATA_DIR": str(data),
@@ -101,7 +102,7 @@ def run_up(settings: Settings) -> int:
             env,
         )
         children.append(temporal)
-        _wait_temporal(settings, temporal)
+        _wait_temporal(settings, keyring, temporal)
         console.print("[bold]Migrating and seeding[/] the case store")
         upgrade(settings.db_url)
         engine = make_engine(settings.db_url)

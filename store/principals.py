@@ -11,7 +11,8 @@ from sqlmodel import select
 
 from core.db import session_scope
 from models.enums import Role
-from models.tables import ApiPrincipal, Mediator, Organization, utcnow
+from models.tables import ApiPrincipal, utcnow
+from store.roster import UnknownAssignee, resolve_assignment
 
 TOKEN_PREFIX = "med_"
 
@@ -32,12 +33,13 @@ def create_principal(
         raise PrincipalError("a mediator needs --org")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with session_scope(engine) as session:
-        if org_id is not None and session.get(Organization, org_id) is None:
-            raise PrincipalError(f"unknown organisation {org_id!r}")
-        if mediator_id is not None:
-            mediator = session.get(Mediator, mediator_id)
-            if mediator is None or mediator.org_id != org_id:
-                raise PrincipalError(f"mediator {mediator_id!r} is not in organisation {org_id!r}")
+        if org_id is not None:
+            try:
+                resolve_assignment(session, org_id, mediator_id)
+            except UnknownAssignee as exc:
+                raise PrincipalError(f"{exc} ({org_id!r}, {mediator_id!r})") from None
+        elif mediator_id is not None:
+            raise PrincipalError("a mediator id needs --org")
         principal = ApiPrincipal(
             id="p-" + uuid.uuid4().hex[:16],
             name=name,

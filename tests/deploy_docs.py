@@ -1,4 +1,4 @@
-"""Loaders for the deployment artefacts (issue 7), offline: no container engine, no cluster.
+"""Loaders for the deployment artefacts, offline: no container engine, no cluster.
 
 `docker-compose config` (the Python docker-compose package) resolves deploy/compose.yaml and
 `kubectl kustomize` renders deploy/k8s; the test_deploy_* modules check what they give.

@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from cases.intake import new_case_input, start_case
 from models.case import Actor, CaseState, IntakeRequest, PartyIn, Strict
-from models.commands import AcceptBody, Action, Command
+from models.commands import AcceptBody, Action, command_input
 from models.enums import CaseStatus, Channel, DisputeType, PartyRole, RiskFlag, Role
 from models.policy import Policy
 from models.tables import Case, CaseEvent, Notification
@@ -124,7 +124,7 @@ async def act(
 ) -> CaseState:
     """Send one command as its workflow Update; returns the new state."""
     result: CaseState = await handle.execute_update(
-        action.update_name, Command.of(action, body, actor), result_type=CaseState
+        action.update_name, command_input(action, body, actor), result_type=CaseState
     )
     return result
 

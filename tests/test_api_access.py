@@ -1,4 +1,4 @@
-"""Issue 4: DESIGN §7 as a table — every role × every route × a case of their own
+"""DESIGN §7 as a table — every role × every route × a case of their own
 organisation and of another → the expected status.
 
 The expectations below are written from the design's table, not derived from `api.access`.

@@ -1,4 +1,4 @@
-"""Issue 4: the case API over real HTTP, with the real worker and dev server behind it."""
+"""The case API over real HTTP, with the real worker and dev server behind it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 4: what operators use — health, readiness, metrics, the OpenAPI document."""
+"""What operators use — health, readiness, metrics, the OpenAPI document."""
 
 from __future__ import annotations
 

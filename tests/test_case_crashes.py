@@ -1,4 +1,4 @@
-"""Issue 3 #11: cases reach their outcomes while the worker process is SIGKILLed and
+"""Cases reach their outcomes while the worker process is SIGKILLed and
 restarted at random moments, and every step leaves exactly one timeline row."""
 
 from __future__ import annotations

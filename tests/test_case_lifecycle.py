@@ -1,4 +1,4 @@
-"""Issue 3: routing by dispute type, the happy path, refusal, R2 and withdrawal."""
+"""Routing by dispute type, the happy path, refusal, R2 and withdrawal."""
 
 from __future__ import annotations
 

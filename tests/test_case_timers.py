@@ -1,4 +1,4 @@
-"""Issue 3: deadlines, escalations and follow-ups fire on their own (second-scale policy)."""
+"""Deadlines, escalations and follow-ups fire on their own (second-scale policy)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 3 #10: every command in every status where it is illegal is rejected by the
+"""Every command in every status where it is illegal is rejected by the
 validator, and neither the workflow history nor the case store holds a trace of it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 6: the codec server the Temporal UI calls, and `mediation up` wiring the UI to it."""
+"""The codec server the Temporal UI calls, and `mediation up` wiring the UI to it."""
 
 from __future__ import annotations
 

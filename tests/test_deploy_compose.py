@@ -1,4 +1,4 @@
-"""Issue 7: the image and deploy/compose.yaml, validated offline."""
+"""The image and deploy/compose.yaml, validated offline."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 7: deploy/k8s rendered with `kubectl kustomize`, and the Temporal Helm values."""
+"""Deploy/k8s rendered with `kubectl kustomize`, and the Temporal Helm values."""
 
 from __future__ import annotations
 

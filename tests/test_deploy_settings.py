@@ -1,4 +1,4 @@
-"""Issue 7: every MEDIATION_* variable the Dockerfile, compose and the rendered manifests
+"""Every MEDIATION_* variable the Dockerfile, compose and the rendered manifests
 set is a real setting, with a value the settings model accepts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 6: personal data stays protected — encrypted histories, failures and store fields;
+"""Personal data stays protected — encrypted histories, failures and store fields;
 key rotation; redacted logs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 5: a case's story from its workflow history — over HTTP, in the CLI, exported by the
+"""A case's story from its workflow history — over HTTP, in the CLI, exported by the
 real `temporal` CLI — and finding cases by search attribute."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHistory
 
 from cases.intake import workflow_id_for
-from core.db import as_utc
 from models.commands import Action, ConsentBody, ReasonBody
 from models.enums import CaseStatus, DisputeType
 from models.policy import Policy
@@ -79,7 +78,7 @@ async def test_closed_case_history_tells_every_step_with_time_and_actor(
     assert [e["step"] for e in steps] == [row.kind for row in rows]
     assert [e["actor_id"] for e in steps] == [row.actor_id for row in rows]
     for e, row in zip(steps, rows, strict=True):
-        assert datetime.fromisoformat(e["at"]) == as_utc(row.occurred_at)
+        assert datetime.fromisoformat(e["at"]) == row.occurred_at
     whats = [e["what"] for e in entries]
     assert any(w.startswith("assigned to 七间社区五老工作室 (") for w in whats)
     assert any(w.startswith("accepted by") for w in whats)

@@ -1,4 +1,4 @@
-"""The README's curl walkthrough works as written (issue 4), against the suite's real API."""
+"""The README's curl walkthrough works as written, against the suite's real API."""
 
 from __future__ import annotations
 

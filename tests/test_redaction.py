@@ -1,4 +1,4 @@
-"""Issue 6: the keyring's own rules, and log lines masked whichever logger writes them."""
+"""The keyring's own rules, and log lines masked whichever logger writes them."""
 
 from __future__ import annotations
 

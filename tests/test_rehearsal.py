@@ -1,4 +1,4 @@
-"""Issue 7: `make rehearse` — the deploy/ topology as processes, with kills — passes on
+"""`make rehearse` — the deploy/ topology as processes, with kills — passes on
 PostgreSQL (run in the PostgreSQL pass of the suite, where that server is given)."""
 
 from __future__ import annotations

@@ -1,404 +1,555 @@
 """MediationCaseWorkflow: one durable workflow per case, from intake to closure (DESIGN §3).
 
-The workflow is the only place the rules of DESIGN §2 live. Every transition is persisted by
-an activity of its own type (`persist_<step>`), under one lock, so steps are numbered in the
-order they happened and the store's timeline matches the history.
-
-This module holds the workflow's entry points: its init, its main line, the commands
-(Updates with validators) and the query. The phases it runs through live in
-workflows/case_phases.py, the shared plumbing in workflows/case_core.py.
+Read top to bottom: the state, the main line and its phases (screening, routing, waiting
+for acceptance or a supervisor, mediation with its deadlines, follow-up, the judicial
+window, the red-risk watch), the commands (one Update with a typed input each), then the
+plumbing. What is a rule (a date, an outcome, whether a command is legal) lives in
+workflows/rules.py; this class carries the decisions out. Every transition is persisted by
+an activity of its own type (`persist_<step>`), under one lock, so steps are numbered in
+the order they happened and the store's timeline matches the history.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from typing import Any
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from models import commands as cmd
     from models.case import (
+        SYSTEM,
+        Actor,
         Agreement,
+        Assignment,
         CaseInput,
         CaseState,
+        ResolveAssignmentInput,
+        RiskAssessment,
+        RouteDecision,
         Step,
     )
-    from models.commands import (
-        AcceptBody,
-        Action,
-        AgreementBody,
-        AssignBody,
-        Command,
-        ConsentBody,
-        FollowUpBody,
-        JudicialConfirmationBody,
-        ReasonBody,
-        RiskAckBody,
-        RiskBody,
-        SessionBody,
+    from models.commands import ILLEGAL, UNKNOWN_ASSIGNEE, Action
+    from models.enums import CaseStatus, DisputeType, NotificationKind, Outcome, RiskLevel
+    from workflows import rules
+    from workflows.rules import Closing
+    from workflows.steps import (
+        PARTIES,
+        SUPERVISORS,
+        Ledger,
+        closing_notices,
+        initial_state,
+        mediator_audience,
+        notice,
+        risk_alerts,
+        route_request,
+        run_activity,
+        screening_input,
     )
-    from models.enums import (
-        CaseStatus,
-        DisputeType,
-        FollowUpResult,
-        Outcome,
-        RiskLevel,
-    )
-    from workflows.timing import end_of_day
+    from workflows.timers import Generation, Watch, watch
 
-from workflows.case_phases import CasePhases
+W = TypeVar("W")
+
+
+def _validated(cls: type[W]) -> type[W]:
+    """Give every command's Update a validator that asks `rules.why_not` (through `_check`):
+    an illegal command never enters history, and no command can be added without one."""
+    for action in Action:
+        handler = getattr(cls, action.update_name)
+
+        def validate(self: Any, inp: cmd.CommandInput, action: Action = action) -> None:
+            self._check(action, inp)
+
+        validate.__name__ = validate.__qualname__ = f"validate_{action.update_name}"
+        validate.__signature__ = inspect.signature(handler).replace(  # type: ignore[attr-defined]
+            return_annotation=None
+        )
+        handler.validator(validate)
+    return cls
 
 
 @workflow.defn
-class MediationCaseWorkflow(CasePhases):
+@_validated
+class MediationCaseWorkflow:
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
-        now = workflow.now()
         self.input = inp
         self.policy = inp.policy
-        self.state = CaseState(
-            case_id=inp.case_id,
-            case_no=inp.case_no,
-            workflow_id=workflow.info().workflow_id,
-            dispute_type=inp.intake.dispute_type,
-            channel=inp.intake.channel,
-            town=inp.intake.town,
-            community=inp.intake.community,
-            non_public=inp.intake.non_public,
-            created_at=now,
-            updated_at=now,
-        )
+        self.state = initial_state(inp, workflow.info().workflow_id, workflow.now())
+        self.ledger = Ledger(self.state, self._view)
         self.lock = asyncio.Lock()
-        self.assign_epoch = 0  # bumps on every (re)assignment: a stale timer must not act
-        self.follow_up_epoch = 0  # bumps on every recorded visit
+        self.assignments = Generation()  # a stale acceptance timer must not act
+        self.visits = Generation()  # a stale follow-up timer must not act
         self.reminded_for: datetime | None = None  # the mediation due date already reminded of
         self.labor_notice_due: datetime | None = None  # R5: 15 days from the labor body's receipt
         self.risk_watch: asyncio.Task[None] | None = None
-        self.judicial_window: asyncio.Task[None] | None = None
-        self.search_attributes: dict[str, Any] = {}
+        self.background: list[asyncio.Task[None]] = []  # watchers, kept referenced
 
-    # --- the main line ----------------------------------------------------------------
+    # --- the main line ----------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
         async with self.lock:
-            await self._record(Step.intake, inp.registered_by, intake=inp)
-            await self._screen_risk()
-            if self.state.status is CaseStatus.registered:
-                await self._triage()
+            await self._register(inp)
+        phases = {
+            CaseStatus.awaiting_acceptance: self._await_acceptance,
+            CaseStatus.awaiting_supervisor: self._await_supervisor,
+            CaseStatus.in_mediation: self._mediate,
+            CaseStatus.follow_up: self._follow_up,
+        }
         while self.state.status is not CaseStatus.closed:
-            match self.state.status:
-                case CaseStatus.awaiting_acceptance:
-                    await self._await_acceptance()
-                case CaseStatus.awaiting_supervisor:
-                    await self._await_supervisor()
-                case CaseStatus.in_mediation:
-                    await self._mediate()
-                case CaseStatus.follow_up:
-                    await self._follow_up()
-                case _:
-                    await workflow.wait_condition(lambda: self.state.status is CaseStatus.closed)
+            phase = phases.get(self.state.status)
+            if phase is None:
+                await workflow.wait_condition(lambda: self.state.status is CaseStatus.closed)
+            else:
+                await phase()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
 
-    # --- updates ----------------------------------------------------------------------------
+    async def _register(self, inp: CaseInput) -> None:
+        """Record the intake, screen the risk (R3, R11), then triage: R2, R11, else route."""
+        await self.ledger.record(Step.intake, inp.registered_by, intake=inp)
+        await self._screen_risk()
+        if self.state.status is not CaseStatus.registered:
+            return
+        if inp.intake.court_or_police_accepted:
+            reason = "already accepted by a court or the police (R2)"
+            await self._close(Closing(Outcome.not_accepted, reason, routes=True))
+        elif rules.is_collective(inp.intake, self.policy):
+            await self._to_supervisor("collective dispute: centre joint mediation (R11)")
+        else:
+            await self._route()
+
+    async def _screen_risk(self) -> None:
+        intake = self.input.intake
+        assessment = await run_activity("screen_risk", screening_input(self.input), RiskAssessment)
+        if rules.is_collective(intake, self.policy) and assessment.level is RiskLevel.green:
+            assessment = RiskAssessment(level=RiskLevel.yellow, reasons=["collective"])
+        self.state.risk_level = assessment.level
+        self.state.risk_reasons = assessment.reasons
+        detail = {"level": assessment.level.value, "reasons": assessment.reasons}
+        await self.ledger.record(Step.risk_screening, detail=detail)
+        if assessment.level is RiskLevel.red:
+            await self._raise_risk_alert(SYSTEM, "screening")
+
+    # --- routing and acceptance (R12) -------------------------------------------------------
+
+    async def _route(self) -> None:
+        """Assign the next mediator, or hand the case to supervisors. Called under the lock."""
+        if rules.routing_exhausted(self.state, self.policy):
+            await self._to_supervisor("routing attempts exhausted (R12)")
+            return
+        s = self.state
+        decision = await run_activity("route_case", route_request(self.input, s), RouteDecision)
+        if decision.assignment is None:
+            await self._to_supervisor(decision.reason)
+            return
+        s.routing_attempts += 1
+        await self._assign(decision.assignment, SYSTEM, {"route": decision.reason})
+
+    async def _assign(self, assignment: Assignment, actor: Actor, detail: dict[str, Any]) -> None:
+        now, s = workflow.now(), self.state
+        s.assignment = assignment
+        s.status = CaseStatus.awaiting_acceptance
+        s.deadlines.acceptance_due = now + self.policy.acceptance_timeout_for(s.risk_level)
+        if s.dispute_type is DisputeType.labor and self.labor_notice_due is None:
+            # R5 counts from the mediation body receiving the application.
+            self.labor_notice_due = now + rules.mediation_period(s.dispute_type, self.policy)
+            s.deadlines.mediation_due = self.labor_notice_due
+        self.assignments.bump()
+        ids = {"org_id": assignment.org_id, "mediator_id": assignment.mediator_id}
+        notify = [notice(NotificationKind.assignment, mediator_audience(assignment))]
+        await self.ledger.record(Step.assignment, actor, detail={**detail, **ids}, notify=notify)
+
+    async def _to_supervisor(self, reason: str) -> None:
+        self.state.status = CaseStatus.awaiting_supervisor
+        self.state.assignment = None
+        self.state.deadlines.acceptance_due = None
+        self.assignments.bump()
+        notify = [notice(NotificationKind.supervisor_alert, SUPERVISORS)]
+        await self.ledger.record(
+            Step.supervisor_escalation, detail={"reason": reason}, notify=notify
+        )
+
+    def _release_mediator(self) -> None:
+        """The assigned mediator declined or let the time pass: never route to them again."""
+        assignment = self.state.assignment
+        if assignment is not None and assignment.mediator_id:
+            self.state.excluded_mediators.append(assignment.mediator_id)
+        self.state.deadlines.acceptance_due = None
+
+    async def _await_acceptance(self) -> None:
+        w = self._watch(CaseStatus.awaiting_acceptance, self.assignments.changed())
+        due = self.state.deadlines.acceptance_due
+        assert due is not None
+        half = self.policy.acceptance_timeout_for(self.state.risk_level) / 2
+        await self._at(w, due - half, "acceptance reminder", self._remind_mediator)
+        await self._at(w, due, "acceptance timeout", self._acceptance_timed_out)
+
+    async def _remind_mediator(self) -> None:
+        audience = mediator_audience(self.state.assignment)
+        notify = [notice(NotificationKind.acceptance_reminder, audience)]
+        await self.ledger.record(Step.acceptance_reminder, notify=notify)
+
+    async def _acceptance_timed_out(self) -> None:
+        self._release_mediator()
+        await self.ledger.record(
+            Step.acceptance_timeout, detail={"attempt": self.state.routing_attempts}
+        )
+        await self._route()
+
+    async def _await_supervisor(self) -> None:
+        w = self._watch(CaseStatus.awaiting_supervisor, self.assignments.changed())
+        notify = [notice(NotificationKind.supervisor_alert, SUPERVISORS)]
+
+        async def remind() -> None:
+            await self.ledger.record(Step.supervisor_reminder, notify=notify)
+
+        while not w.moved():
+            when = workflow.now() + self.policy.supervisor_reminder_every
+            await self._at(w, when, "supervisor reminder", remind)
+
+    # --- mediation deadlines (R5, R6) -------------------------------------------------------
+
+    async def _mediate(self) -> None:
+        """Sleep until the earliest of the reminder, the labor notice and the deadline."""
+        due = self.state.deadlines.mediation_due
+        assert due is not None
+        w = self._watch(CaseStatus.in_mediation, lambda: self.state.deadlines.mediation_due != due)
+        timers: list[tuple[datetime, Callable[[], Awaitable[None]], str]] = []
+        before = self.policy.deadline_reminder_before
+        if self.reminded_for != due and before > timedelta(0):
+            timers.append((due - before, self._deadline_reminder, "mediation deadline reminder"))
+        if self.labor_notice_due is not None and not self.state.arbitration_notice_sent:
+            timers.append(
+                (self.labor_notice_due, self._arbitration_notice, "labor arbitration notice")
+            )
+        timers.append((due, self._deadline_passed, "mediation deadline"))
+        when, act, summary = min(timers, key=lambda t: t[0])
+        await self._at(w, when, summary, act)
+
+    async def _deadline_reminder(self) -> None:
+        self.reminded_for = self.state.deadlines.mediation_due
+        audience = mediator_audience(self.state.assignment)
+        notify = [notice(NotificationKind.deadline_reminder, audience)]
+        await self.ledger.record(Step.deadline_reminder, notify=notify)
+
+    async def _arbitration_notice(self) -> None:
+        limitation_until = workflow.now() + self.policy.labor_arbitration_limitation
+        detail = {"arbitration_limitation_until": limitation_until.date().isoformat()}
+        self.state.arbitration_notice_sent = True
+        notify = [notice(NotificationKind.arbitration_rights, PARTIES, detail)]
+        await self.ledger.record(Step.arbitration_notice, detail=detail, notify=notify)
+
+    async def _deadline_passed(self) -> None:
+        await self._close(rules.when_the_period_ends(self.state.dispute_type))
+
+    # --- follow-up (R4, R8, R9) -------------------------------------------------------------
+
+    async def _follow_up(self) -> None:
+        w = self._watch(CaseStatus.follow_up, self.visits.changed())
+        due = self.state.deadlines.next_follow_up_due
+        assert due is not None
+        audience = mediator_audience(self.state.assignment)
+
+        async def remind() -> None:
+            notify = [notice(NotificationKind.follow_up_due, audience)]
+            await self.ledger.record(Step.follow_up_due, notify=notify)
+
+        async def overdue() -> None:
+            self.state.overdue = True
+            notify = [
+                notice(NotificationKind.follow_up_overdue, audience),
+                notice(NotificationKind.follow_up_overdue, SUPERVISORS),
+            ]
+            await self.ledger.record(Step.follow_up_overdue, notify=notify)
+
+        overdue_at = due + self.policy.follow_up_overdue_after
+        if await self._at(w, due, "follow-up due", remind) and await self._at(
+            w, overdue_at, "follow-up overdue", overdue
+        ):
+            await w.forever()
+
+    async def _close_judicial_window(self, agreement: Agreement) -> None:
+        """R8: the 30-day window is a timer, so the live state stops offering it on time."""
+        s = self.state
+        until = s.deadlines.judicial_confirmation_until
+        assert until is not None
+        w = watch(
+            lambda: s.agreement is not agreement,
+            lambda: s.deadlines.judicial_confirmation_until != until,
+            lambda: s.status is CaseStatus.closed,
+        )
+
+        async def close_window() -> None:
+            agreement.judicial_window_open = False
+            detail = {"confirmed": agreement.judicial_confirmed_at is not None}
+            await self.ledger.record(Step.judicial_window_closed, detail=detail)
+
+        await self._at(w, until, "judicial confirmation window", close_window)
+
+    # --- red risk (R3) ----------------------------------------------------------------------
+
+    async def _raise_risk_alert(self, actor: Actor, source: str) -> None:
+        """Alert police liaison and the duty supervisor now; re-escalate until acknowledged."""
+        self.state.risk_alert_open = True
+        await self.ledger.record(
+            Step.risk_alert, actor, detail={"source": source}, notify=risk_alerts()
+        )
+        if self.risk_watch is None or self.risk_watch.done():
+            self.risk_watch = asyncio.create_task(self._watch_risk_ack())
+
+    async def _watch_risk_ack(self) -> None:
+        s = self.state
+        w = watch(lambda: not s.risk_alert_open, lambda: s.status is CaseStatus.closed)
+        notify = [*risk_alerts(), notice(NotificationKind.supervisor_alert, SUPERVISORS)]
+
+        async def escalate() -> None:
+            s.risk_escalations += 1
+            detail = {"escalation": s.risk_escalations}
+            await self.ledger.record(Step.risk_escalation, detail=detail, notify=notify)
+
+        while not w.moved():
+            when = workflow.now() + self.policy.risk_ack_sla
+            if not await self._at(w, when, "risk acknowledgement SLA", escalate) and w.moved():
+                return
+
+    # --- commands: one Update each, validated by rules.why_not (see _validated) --------------
 
     @workflow.update
-    async def accept(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.accept, cmd)
-            body = cmd.body(AcceptBody)
+    async def accept(self, inp: cmd.AcceptInput) -> CaseState:
+        async with self._command(Action.accept, inp):
             s = self.state
             assert s.assignment is not None
             if s.assignment.mediator_id is None:
-                s.assignment = await self._resolve(s.assignment.org_id, body.mediator_id)
+                s.assignment = await self._resolve(s.assignment.org_id, inp.mediator_id)
             s.status = CaseStatus.in_mediation
             s.deadlines.acceptance_due = None
             if s.deadlines.mediation_due is None:
-                s.deadlines.mediation_due = workflow.now() + self.policy.mediation_deadline
-            await self._record(Step.accepted, cmd.actor, detail={"mediator_id": body.mediator_id})
+                period = rules.mediation_period(s.dispute_type, self.policy)
+                s.deadlines.mediation_due = workflow.now() + period
+            await self.ledger.record(
+                Step.accepted, inp.actor, detail={"mediator_id": inp.mediator_id}
+            )
         return self._view()
 
-    @accept.validator
-    def _validate_accept(self, cmd: Command) -> None:
-        self._check(Action.accept, cmd)
-
     @workflow.update
-    async def decline(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.decline, cmd)
-            s = self.state
-            if s.assignment is not None and s.assignment.mediator_id:
-                s.excluded_mediators.append(s.assignment.mediator_id)
-            s.deadlines.acceptance_due = None
-            await self._record(
-                Step.declined, cmd.actor, detail={"reason": cmd.body(ReasonBody).reason}
-            )
+    async def decline(self, inp: cmd.DeclineInput) -> CaseState:
+        async with self._command(Action.decline, inp):
+            self._release_mediator()
+            await self.ledger.record(Step.declined, inp.actor, detail={"reason": inp.reason})
             await self._route()
         return self._view()
 
-    @decline.validator
-    def _validate_decline(self, cmd: Command) -> None:
-        self._check(Action.decline, cmd)
-
     @workflow.update
-    async def assign(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.assign, cmd)
-            body = cmd.body(AssignBody)
-            assignment = await self._resolve(body.org_id, body.mediator_id)
+    async def assign(self, inp: cmd.AssignInput) -> CaseState:
+        async with self._command(Action.assign, inp):
+            assignment = await self._resolve(inp.org_id, inp.mediator_id)
             self.state.routing_attempts = 0
-            await self._assign(assignment, cmd.actor, {"reason": body.reason, "by": "supervisor"})
+            await self._assign(assignment, inp.actor, {"reason": inp.reason, "by": "supervisor"})
         return self._view()
 
-    @assign.validator
-    def _validate_assign(self, cmd: Command) -> None:
-        self._check(Action.assign, cmd)
-
     @workflow.update
-    async def sessions(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.sessions, cmd)
-            body = cmd.body(SessionBody)
+    async def sessions(self, inp: cmd.SessionInput) -> CaseState:
+        async with self._command(Action.sessions, inp):
             self.state.sessions_held += 1
-            await self._record(
-                Step.session,
-                cmd.actor,
-                detail={
-                    "held_at": body.held_at.isoformat(),
-                    "summary": body.summary,
-                    "attendees": body.attendees,
-                    "number": self.state.sessions_held,
-                },
-            )
+            detail = {
+                "held_at": inp.held_at.isoformat(),
+                "summary": inp.summary,
+                "attendees": inp.attendees,
+                "number": self.state.sessions_held,
+            }
+            await self.ledger.record(Step.session, inp.actor, detail=detail)
         return self._view()
 
-    @sessions.validator
-    def _validate_sessions(self, cmd: Command) -> None:
-        self._check(Action.sessions, cmd)
-
     @workflow.update
-    async def agreement(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.agreement, cmd)
-            body = cmd.body(AgreementBody)
-            now = workflow.now()
-            s = self.state
+    async def agreement(self, inp: cmd.AgreementInput) -> CaseState:
+        async with self._command(Action.agreement, inp):
+            now, s = workflow.now(), self.state
             s.agreement = Agreement(
-                terms=body.terms, performance_due=body.performance_due, agreed_at=now
+                terms=inp.terms, performance_due=inp.performance_due, agreed_at=now
             )
             s.status = CaseStatus.follow_up
             s.deadlines.mediation_due = None
             s.deadlines.judicial_confirmation_until = now + self.policy.judicial_confirmation_window
-            s.deadlines.next_follow_up_due = (
-                end_of_day(body.performance_due)
-                if body.performance_due is not None
-                else now + self.policy.first_follow_up_after
+            s.deadlines.next_follow_up_due = rules.first_follow_up_due(
+                inp.performance_due, now, self.policy
             )
-            self.follow_up_epoch += 1
-            self.judicial_window = asyncio.create_task(self._close_judicial_window(s.agreement))
-            await self._record(
-                Step.agreement,
-                cmd.actor,
-                detail={
-                    "terms": body.terms,
-                    "performance_due": body.performance_due.isoformat()
-                    if body.performance_due
-                    else None,
-                    "written": body.written,
-                },
-            )
+            self.visits.bump()
+            self.background.append(asyncio.create_task(self._close_judicial_window(s.agreement)))
+            due = inp.performance_due.isoformat() if inp.performance_due else None
+            detail = {"terms": inp.terms, "performance_due": due, "written": inp.written}
+            await self.ledger.record(Step.agreement, inp.actor, detail=detail)
         return self._view()
 
-    @agreement.validator
-    def _validate_agreement(self, cmd: Command) -> None:
-        self._check(Action.agreement, cmd)
-
     @workflow.update
-    async def judicial_confirmation(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.judicial_confirmation, cmd)
+    async def judicial_confirmation(self, inp: cmd.JudicialConfirmationInput) -> CaseState:
+        async with self._command(Action.judicial_confirmation, inp):
             assert self.state.agreement is not None
             self.state.agreement.judicial_confirmed_at = workflow.now()
-            await self._record(
-                Step.judicial_confirmation,
-                cmd.actor,
-                detail={"note": cmd.body(JudicialConfirmationBody).note},
+            await self.ledger.record(
+                Step.judicial_confirmation, inp.actor, detail={"note": inp.note}
             )
         return self._view()
 
-    @judicial_confirmation.validator
-    def _validate_judicial_confirmation(self, cmd: Command) -> None:
-        self._check(Action.judicial_confirmation, cmd)
-
     @workflow.update
-    async def extend(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.extend, cmd)
+    async def extend(self, inp: cmd.ExtendInput) -> CaseState:
+        async with self._command(Action.extend, inp):
             s = self.state
             assert s.deadlines.mediation_due is not None
             s.extensions_used += 1
             s.deadlines.mediation_due = s.deadlines.mediation_due + self.policy.extension
-            await self._record(
-                Step.extension,
-                cmd.actor,
-                detail={
-                    "reason": cmd.body(ConsentBody).reason,
-                    "extensions_used": s.extensions_used,
-                },
-            )
+            detail = {"reason": inp.reason, "extensions_used": s.extensions_used}
+            await self.ledger.record(Step.extension, inp.actor, detail=detail)
         return self._view()
 
-    @extend.validator
-    def _validate_extend(self, cmd: Command) -> None:
-        self._check(Action.extend, cmd)
-
     @workflow.update
-    async def follow_ups(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.follow_ups, cmd)
-            body = cmd.body(FollowUpBody)
+    async def follow_ups(self, inp: cmd.FollowUpInput) -> CaseState:
+        async with self._command(Action.follow_ups, inp):
             s = self.state
-            s.follow_ups_recorded += 1
             s.overdue = False
-            self.follow_up_epoch += 1
+            self.visits.bump()
+            outcome = rules.visit_outcome(s, inp.result, workflow.now(), self.policy)
+            s.not_performed_count = outcome.not_performed_count
             detail: dict[str, Any] = {
-                "result": body.result.value,
-                "visited_at": body.visited_at.isoformat(),
-                "notes": body.notes,
+                "result": inp.result.value,
+                "visited_at": inp.visited_at.isoformat(),
+                "notes": inp.notes,
             }
-            if body.result is FollowUpResult.performed:
-                await self._record(Step.follow_up, cmd.actor, detail=detail)
-                await self._close(
-                    Outcome.resolved, cmd.actor, {"reason": "performance confirmed (R9)"}
-                )
-                return self._view()
-            if body.result is FollowUpResult.not_performed:
-                s.not_performed_count += 1
+            if outcome.urged:
                 detail["urged"] = True
-            if s.not_performed_count >= 2:
-                await self._record(Step.follow_up, cmd.actor, detail=detail)
-                outcome = (
-                    Outcome.referred_arbitration
-                    if s.dispute_type is DisputeType.labor
-                    else Outcome.referred_court
-                )
-                await self._close(
-                    outcome, cmd.actor, {"reason": "agreement not performed (R9)"}, routes=True
-                )
-                return self._view()
-            s.deadlines.next_follow_up_due = workflow.now() + self.policy.follow_up_every(
-                s.risk_level
-            )
-            await self._record(Step.follow_up, cmd.actor, detail=detail)
+            if outcome.next_due is not None:
+                s.deadlines.next_follow_up_due = outcome.next_due
+            await self.ledger.record(Step.follow_up, inp.actor, detail=detail)
+            if outcome.closing is not None:
+                await self._close(outcome.closing, inp.actor)
         return self._view()
 
-    @follow_ups.validator
-    def _validate_follow_ups(self, cmd: Command) -> None:
-        self._check(Action.follow_ups, cmd)
-
     @workflow.update
-    async def reopen(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.reopen, cmd)
+    async def reopen(self, inp: cmd.ReopenInput) -> CaseState:
+        async with self._command(Action.reopen, inp):
             s = self.state
             s.status = CaseStatus.in_mediation
             s.overdue = False
             s.deadlines.next_follow_up_due = None
             s.deadlines.judicial_confirmation_until = None
-            deadline = (
-                self.policy.labor_mediation_deadline
-                if s.dispute_type is DisputeType.labor
-                else self.policy.mediation_deadline
-            )
-            s.deadlines.mediation_due = workflow.now() + deadline
+            period = rules.mediation_period(s.dispute_type, self.policy)
+            s.deadlines.mediation_due = workflow.now() + period
             self.labor_notice_due = None
-            await self._record(
-                Step.reopened, cmd.actor, detail={"reason": cmd.body(ConsentBody).reason}
-            )
-        return self._view()
-
-    @reopen.validator
-    def _validate_reopen(self, cmd: Command) -> None:
-        self._check(Action.reopen, cmd)
-
-    async def _close_by_command(
-        self, action: Action, outcome: Outcome, cmd: Command, routes: bool
-    ) -> CaseState:
-        async with self.lock:
-            self._check(action, cmd)
-            await self._close(
-                outcome, cmd.actor, {"reason": cmd.body(ReasonBody).reason}, routes=routes
-            )
+            await self.ledger.record(Step.reopened, inp.actor, detail={"reason": inp.reason})
         return self._view()
 
     @workflow.update
-    async def terminate(self, cmd: Command) -> CaseState:
-        return await self._close_by_command(Action.terminate, Outcome.terminated, cmd, routes=True)
-
-    @terminate.validator
-    def _validate_terminate(self, cmd: Command) -> None:
-        self._check(Action.terminate, cmd)
+    async def terminate(self, inp: cmd.TerminateInput) -> CaseState:
+        return await self._close_by(Action.terminate, inp, Outcome.terminated, routes=True)
 
     @workflow.update
-    async def refuse(self, cmd: Command) -> CaseState:
-        return await self._close_by_command(Action.refuse, Outcome.refused, cmd, routes=True)
-
-    @refuse.validator
-    def _validate_refuse(self, cmd: Command) -> None:
-        self._check(Action.refuse, cmd)
+    async def refuse(self, inp: cmd.RefuseInput) -> CaseState:
+        return await self._close_by(Action.refuse, inp, Outcome.refused, routes=True)
 
     @workflow.update
-    async def withdraw(self, cmd: Command) -> CaseState:
-        return await self._close_by_command(Action.withdraw, Outcome.withdrawn, cmd, routes=False)
-
-    @withdraw.validator
-    def _validate_withdraw(self, cmd: Command) -> None:
-        self._check(Action.withdraw, cmd)
+    async def withdraw(self, inp: cmd.WithdrawInput) -> CaseState:
+        return await self._close_by(Action.withdraw, inp, Outcome.withdrawn, routes=False)
 
     @workflow.update
-    async def reject(self, cmd: Command) -> CaseState:
-        return await self._close_by_command(Action.reject, Outcome.not_accepted, cmd, routes=True)
-
-    @reject.validator
-    def _validate_reject(self, cmd: Command) -> None:
-        self._check(Action.reject, cmd)
+    async def reject(self, inp: cmd.RejectInput) -> CaseState:
+        return await self._close_by(Action.reject, inp, Outcome.not_accepted, routes=True)
 
     @workflow.update
-    async def risk(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.risk, cmd)
-            body = cmd.body(RiskBody)
+    async def risk(self, inp: cmd.RiskInput) -> CaseState:
+        async with self._command(Action.risk, inp):
             previous = self.state.risk_level
-            self.state.risk_level = body.level
-            await self._record(
-                Step.risk_changed,
-                cmd.actor,
-                detail={"from": previous.value, "to": body.level.value, "reason": body.reason},
-            )
-            if body.level is RiskLevel.red and not self.state.risk_alert_open:
-                await self._raise_risk_alert(cmd.actor, "reassessment")
+            self.state.risk_level = inp.level
+            detail = {"from": previous.value, "to": inp.level.value, "reason": inp.reason}
+            await self.ledger.record(Step.risk_changed, inp.actor, detail=detail)
+            if inp.level is RiskLevel.red and not self.state.risk_alert_open:
+                await self._raise_risk_alert(inp.actor, "reassessment")
         return self._view()
-
-    @risk.validator
-    def _validate_risk(self, cmd: Command) -> None:
-        self._check(Action.risk, cmd)
 
     @workflow.update
-    async def risk_ack(self, cmd: Command) -> CaseState:
-        async with self.lock:
-            self._check(Action.risk_ack, cmd)
+    async def risk_ack(self, inp: cmd.RiskAckInput) -> CaseState:
+        async with self._command(Action.risk_ack, inp):
             self.state.risk_alert_open = False
-            await self._record(
-                Step.risk_acknowledged, cmd.actor, detail={"note": cmd.body(RiskAckBody).note}
-            )
+            await self.ledger.record(Step.risk_acknowledged, inp.actor, detail={"note": inp.note})
         return self._view()
-
-    @risk_ack.validator
-    def _validate_risk_ack(self, cmd: Command) -> None:
-        self._check(Action.risk_ack, cmd)
 
     @workflow.query
     def current_state(self) -> CaseState:
+        """The live state, for operators (Temporal UI, CLI); the API reads the store."""
         return self._view()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _command(self, action: Action, inp: cmd.CommandInput) -> AsyncIterator[None]:
+        """One command at a time, re-checked under the lock (the state may have moved
+        between the validator and the handler)."""
+        async with self.lock:
+            self._check(action, inp)
+            yield
+
+    def _check(self, action: Action, inp: cmd.CommandInput) -> None:
+        reason = rules.why_not(self.state, self.policy, action, workflow.now(), inp)
+        if reason is not None:
+            raise ApplicationError(reason, type=ILLEGAL, non_retryable=True)
+
+    async def _close_by(
+        self, action: Action, inp: cmd.ReasonInput, outcome: Outcome, routes: bool
+    ) -> CaseState:
+        async with self._command(action, inp):
+            await self._close(Closing(outcome, inp.reason, routes), inp.actor)
+        return self._view()
+
+    def _watch(self, status: CaseStatus, moved: Callable[[], bool]) -> Watch:
+        """A watch that moves when the case leaves `status` or `moved()` holds."""
+        return watch(lambda: self.state.status is not status, moved)
+
+    async def _at(
+        self, w: Watch, when: datetime, summary: str, step: Callable[[], Awaitable[None]]
+    ) -> bool:
+        """At `when`, take `step` under the lock, unless a command moved the case first."""
+        return await w.until(when, summary) and await self._unless_moved(w, step)
+
+    async def _unless_moved(self, w: Watch, step: Callable[[], Awaitable[None]]) -> bool:
+        """Run a timer's step under the lock, unless a command moved the case meanwhile."""
+        async with self.lock:
+            if w.moved():
+                return False
+            await step()
+            return True
+
+    def _view(self) -> CaseState:
+        view = self.state.model_copy(deep=True)
+        view.allowed_actions = rules.allowed_actions(self.state, self.policy, workflow.now())
+        return view
+
+    async def _resolve(self, org_id: str, mediator_id: str | None) -> Assignment:
+        """Names for an assignment; the roster decides membership (one place: the store)."""
+        try:
+            request = ResolveAssignmentInput(org_id=org_id, mediator_id=mediator_id)
+            result = await run_activity("resolve_assignment", request, Assignment)
+        except ActivityError as exc:
+            cause = exc.cause
+            if not isinstance(cause, ApplicationError):
+                raise
+            raise ApplicationError(cause.message, *cause.details, type=UNKNOWN_ASSIGNEE) from exc
+        return result
+
+    async def _close(self, closing: Closing, actor: Actor = SYSTEM) -> None:
+        s = self.state
+        s.status = CaseStatus.closed
+        s.outcome = closing.outcome
+        s.closed_at = workflow.now()
+        s.overdue = False
+        s.deadlines.acceptance_due = None
+        s.deadlines.mediation_due = None
+        s.deadlines.next_follow_up_due = None
+        detail = {"reason": closing.reason, "outcome": closing.outcome.value}
+        notify = closing_notices(closing.outcome, closing.routes)
+        await self.ledger.record(Step.closure, actor, detail=detail, notify=notify)

@@ -1,26 +1,29 @@
-"""What a case may do next: pure functions of its state, the policy and the time.
+"""The rules of DESIGN §2 as pure functions of a case's state, its policy and the time.
 
-The Update validators and the `allowed_actions` of the query both ask `why_not`, so what the
-API offers and what the workflow accepts can never disagree.
+The Update validators and `allowed_actions` both ask `why_not`, so what the API offers and
+what the workflow accepts can never disagree. Everything else here decides a date or an
+outcome; the workflow only carries the decision out. No I/O: unit-tested without a server.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from models.case import CaseState
+from models.case import CaseState, IntakeRequest
 from models.commands import (
-    AcceptBody,
+    AcceptInput,
     Action,
-    AgreementBody,
-    Command,
-    ConsentBody,
-    RiskBody,
+    AgreementInput,
+    CommandInput,
+    ExtendInput,
+    ReopenInput,
+    RiskInput,
 )
-from models.enums import CaseStatus
+from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome, RiskFlag
 from models.policy import Policy
+from workflows.timing import end_of_day
 
-OPEN_STATUSES = frozenset(s for s in CaseStatus if s is not CaseStatus.closed)
 BY_STATUS: dict[CaseStatus, frozenset[Action]] = {
     CaseStatus.registered: frozenset({Action.withdraw, Action.reject, Action.risk_ack}),
     CaseStatus.awaiting_supervisor: frozenset(
@@ -65,7 +68,11 @@ BY_STATUS: dict[CaseStatus, frozenset[Action]] = {
 
 
 def why_not(
-    state: CaseState, policy: Policy, action: Action, now: datetime, cmd: Command | None = None
+    state: CaseState,
+    policy: Policy,
+    action: Action,
+    now: datetime,
+    inp: CommandInput | None = None,
 ) -> str | None:
     """None when `action` is legal now; else the reason a person can act on."""
     if action not in BY_STATUS[state.status]:
@@ -85,25 +92,111 @@ def why_not(
                 return "judicial confirmation is already recorded"
             if not state.agreement.judicial_window_open or now > until:
                 return "the 30-day window for judicial confirmation has passed (R8)"
-    if cmd is not None:
-        return _why_not_body(state, cmd)
-    return None
+    return None if inp is None else _why_not_input(state, inp)
 
 
-def _why_not_body(state: CaseState, cmd: Command) -> str | None:
-    match cmd.action:
-        case Action.accept:
+def _why_not_input(state: CaseState, inp: CommandInput) -> str | None:
+    match inp:
+        case AcceptInput():
             wanted = state.assignment.mediator_id if state.assignment else None
-            if wanted is not None and cmd.body(AcceptBody).mediator_id != wanted:
+            if wanted is not None and inp.mediator_id != wanted:
                 return "the case is assigned to another mediator"
-        case Action.extend | Action.reopen if not cmd.body(ConsentBody).both_parties_consent:
+        case ExtendInput() | ReopenInput() if not inp.both_parties_consent:
             return "both parties must consent (R6, R9)"
-        case Action.agreement if not cmd.body(AgreementBody).signed_by_parties:
+        case AgreementInput() if not inp.signed_by_parties:
             return "an agreement takes effect only when the parties have signed it (R7)"
-        case Action.risk if cmd.body(RiskBody).level is state.risk_level:
+        case RiskInput() if inp.level is state.risk_level:
             return f"the risk level is already {state.risk_level.value}"
     return None
 
 
 def allowed_actions(state: CaseState, policy: Policy, now: datetime) -> list[str]:
     return [a.value for a in Action if why_not(state, policy, a, now) is None]
+
+
+# --- intake and routing (R2, R11, R12) -------------------------------------------------------
+
+
+def is_collective(intake: IntakeRequest, policy: Policy) -> bool:
+    """R11: flagged collective, or as many parties with a common claim as the policy says."""
+    return (
+        RiskFlag.collective in intake.risk_flags
+        or (intake.headcount or 0) >= policy.collective_headcount
+    )
+
+
+def routing_exhausted(state: CaseState, policy: Policy) -> bool:
+    """R12: after the last routing attempt the case goes to the supervisors."""
+    return state.routing_attempts >= policy.max_routing_attempts
+
+
+# --- mediation periods (R5, R6) ---------------------------------------------------------------
+
+
+def mediation_period(dispute_type: DisputeType, policy: Policy) -> timedelta:
+    """R5: 15 days for labor disputes; R6: a month for the rest."""
+    if dispute_type is DisputeType.labor:
+        return policy.labor_mediation_deadline
+    return policy.mediation_deadline
+
+
+@dataclass(frozen=True)
+class Closing:
+    outcome: Outcome
+    reason: str
+    routes: bool  # whether the parties are told the other routes open to them
+
+
+def when_the_period_ends(dispute_type: DisputeType) -> Closing:
+    """No agreement by the deadline: labor goes to arbitration (R5), the rest end (R6)."""
+    if dispute_type is DisputeType.labor:
+        return Closing(
+            Outcome.referred_arbitration,
+            "no agreement within the labor mediation period (R5)",
+            routes=False,
+        )
+    return Closing(Outcome.terminated, "mediation period ended without agreement (R6)", True)
+
+
+# --- agreement and follow-up (R4, R8, R9) -----------------------------------------------------
+
+
+def first_follow_up_due(
+    performance_due: date | None, agreed_at: datetime, policy: Policy
+) -> datetime:
+    """R9: when the agreed performance date has passed, or a week after the agreement."""
+    if performance_due is not None:
+        return end_of_day(performance_due)
+    return agreed_at + policy.first_follow_up_after
+
+
+@dataclass(frozen=True)
+class VisitOutcome:
+    """What a recorded follow-up visit leads to (R9): closing, or the next visit's date."""
+
+    not_performed_count: int
+    urged: bool
+    closing: Closing | None
+    next_due: datetime | None
+
+
+def visit_outcome(
+    state: CaseState, result: FollowUpResult, now: datetime, policy: Policy
+) -> VisitOutcome:
+    """Performed → resolved. Not performed once → urge and visit again at the risk cadence
+    (R4); twice → referred (arbitration for labor, the court otherwise)."""
+    if result is FollowUpResult.performed:
+        closing = Closing(Outcome.resolved, "performance confirmed (R9)", routes=False)
+        return VisitOutcome(state.not_performed_count, False, closing, None)
+    urged = result is FollowUpResult.not_performed
+    count = state.not_performed_count + (1 if urged else 0)
+    if count >= 2:
+        outcome = (
+            Outcome.referred_arbitration
+            if state.dispute_type is DisputeType.labor
+            else Outcome.referred_court
+        )
+        return VisitOutcome(
+            count, urged, Closing(outcome, "agreement not performed (R9)", True), None
+        )
+    return VisitOutcome(count, urged, None, now + policy.follow_up_every(state.risk_level))

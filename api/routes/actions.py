@@ -9,7 +9,6 @@ validator says no, with its reason.
 
 from fastapi import APIRouter, HTTPException
 from fastapi.exceptions import RequestValidationError
-from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -26,32 +25,26 @@ from api.deps import Principal, PrincipalDep, RuntimeDep
 from api.problems import error_responses
 from api.schemas import CaseOut
 from models.case import CaseState, Strict
-from models.commands import BODY_OF, AcceptBody, Action, AssignBody, Command
-from models.tables import Mediator, Organization
+from models.commands import INPUT_OF, UNKNOWN_ASSIGNEE, AcceptBody, Action, command_input
 
 router = APIRouter(prefix="/api/v1/cases", tags=["case actions"])
 RESPONSES = error_responses(401, 403, 404, 409, 422, 503)
 
 
-def _check_body(action: Action, body: Strict, principal: Principal, session: Session) -> None:
+def _check_body(body: Strict, principal: Principal) -> None:
     if (
         isinstance(body, AcceptBody)
         and principal.mediator_id
         and body.mediator_id != principal.mediator_id
     ):
         raise HTTPException(403, "a mediator accepts cases for themself only")
-    if isinstance(body, AssignBody):
-        org = session.get(Organization, body.org_id)
-        if org is None or not org.active:
-            raise _invalid("org_id", "unknown organisation")
-        if body.mediator_id is not None:
-            mediator = session.get(Mediator, body.mediator_id)
-            if mediator is None or mediator.org_id != org.id or not mediator.active:
-                raise _invalid("mediator_id", "the mediator does not belong to that organisation")
 
 
-def _invalid(field: str, msg: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", field), "msg": msg, "type": "value_error"}])
+def _unknown_assignee(cause: ApplicationError) -> RequestValidationError:
+    """The roster (through the workflow's resolver) knows no such organisation or mediator."""
+    field = str(cause.details[0]) if cause.details else "org_id"
+    error = {"loc": ("body", field), "msg": cause.message, "type": "value_error"}
+    return RequestValidationError([error])
 
 
 def _update_refusal(exc: WorkflowUpdateFailedError) -> str:
@@ -72,15 +65,18 @@ def _make_route(action: Action, body_type: type[Strict]) -> None:
         case = require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
         if action in MEDIATION_ACTIONS:
             require_own_assignment(principal, case)
-        await rt.db(lambda s: _check_body(action, body, principal, s))
-        handle = (await rt.client()).get_workflow_handle(case.workflow_id)
+        _check_body(body, principal)
+        handle = rt.client.get_workflow_handle(case.workflow_id)
         try:
             state: CaseState = await handle.execute_update(
                 action.update_name,
-                Command.of(action, body, actor_of(principal)),
+                command_input(action, body, actor_of(principal)),
                 result_type=CaseState,
             )
         except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type == UNKNOWN_ASSIGNEE:
+                raise _unknown_assignee(cause) from None
             raise HTTPException(409, _update_refusal(exc)) from None
         except RPCError as exc:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
@@ -102,5 +98,5 @@ def _make_route(action: Action, body_type: type[Strict]) -> None:
     )
 
 
-for _action, _body in BODY_OF.items():
-    _make_route(_action, _body)
+for _action, _input in INPUT_OF.items():
+    _make_route(_action, _input.body_type())

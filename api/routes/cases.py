@@ -16,6 +16,7 @@ from api.access import (
     mask_detail,
     require_readable,
     require_role,
+    scope_filter,
     sees_personal_data,
 )
 from api.cases import load_case, present, readable_case, wait_for_row
@@ -23,10 +24,9 @@ from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.problems import error_responses
 from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
 from cases.intake import new_case_input, start_case
-from core.db import as_utc
 from core.redact import remember_names
 from models.case import IntakeRequest
-from models.enums import CaseStatus, DisputeType, RiskLevel, Role
+from models.enums import CaseStatus, DisputeType, RiskLevel
 from models.tables import Case, CaseEvent, Notification
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=error_responses(401, 403, 422))
@@ -65,7 +65,7 @@ async def intake(
             return await present(rt, principal, seen)
     case = new_case_input(body, rt.policy, idempotency_key, actor_of(principal))
     try:
-        await start_case(await rt.client(), rt.settings.task_queue, case)
+        await start_case(rt.client, rt.settings.task_queue, case)
     except WorkflowAlreadyStartedError:
         pass  # the key's case ran and closed already: its row answers below
     return await present(rt, principal, await wait_for_row(rt, case.case_id))
@@ -86,11 +86,7 @@ def list_cases(
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> CasePage:
     require_role(principal, MAY_READ_CASES, "read cases")
-    stmt = select(Case)
-    if principal.role is Role.officer:
-        stmt = stmt.where(Case.non_public == False)  # noqa: E712  (SQL expression)
-    elif principal.role is Role.mediator:
-        stmt = stmt.where(Case.org_id == principal.org_id)
+    stmt = select(Case).where(scope_filter(principal))
     filters = {
         Case.status: status,
         Case.dispute_type: dispute_type,
@@ -132,10 +128,7 @@ def timeline(case_id: str, session: SessionDep, principal: PrincipalDep) -> list
     ).all()  # type: ignore[arg-type]
     return [
         EventOut.model_validate(r, from_attributes=True).model_copy(
-            update={
-                "occurred_at": as_utc(r.occurred_at),
-                "detail": r.detail if full else mask_detail(r.detail),
-            }
+            update={"detail": r.detail if full else mask_detail(r.detail)}
         )
         for r in rows
     ]
@@ -150,12 +143,4 @@ def case_notifications(
     rows = session.exec(
         select(Notification).where(Notification.case_id == case_id).order_by(col(Notification.id))  # type: ignore[arg-type]
     ).all()
-    return [
-        NotificationOut(
-            kind=r.kind,
-            audience=r.audience,
-            created_at=as_utc(r.created_at),
-            sent_at=as_utc(r.sent_at),
-        )  # type: ignore[arg-type]
-        for r in rows
-    ]
+    return [NotificationOut.model_validate(r, from_attributes=True) for r in rows]

@@ -32,8 +32,7 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        client = await asyncio.wait_for(rt.client(), timeout=3)
-        await asyncio.wait_for(client.service_client.check_health(), timeout=3)
+        await asyncio.wait_for(rt.client.service_client.check_health(), timeout=3)
         checks["temporal"] = "ok"
     except Exception as exc:
         checks["temporal"] = f"error: {type(exc).__name__}"

@@ -39,7 +39,7 @@ async def case_history(
     case = await readable_case(rt, principal, case_id)
     if raw and principal.role is not Role.supervisor:
         raise HTTPException(403, "only supervisors read the raw history")
-    client = await rt.client()
+    client = rt.client
     try:
         events = await history.fetch(client, case.workflow_id)
     except RPCError as exc:

@@ -12,7 +12,6 @@ from api.access import MAY_SEE_STATS, require_role
 from api.deps import PrincipalDep, SessionDep
 from api.problems import error_responses
 from api.schemas import Stats
-from core.db import as_utc
 from models.enums import CaseStatus, Outcome
 from models.tables import Case
 
@@ -34,7 +33,7 @@ def stats(session: SessionDep, principal: PrincipalDep) -> Stats:
         )
     ).all()
     days = [
-        (as_utc(closed) - as_utc(created)).total_seconds() / 86400  # type: ignore[operator]
+        (closed - created).total_seconds() / 86400
         for _outcome, created, closed in closed_rows
         if closed is not None
     ]

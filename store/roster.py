@@ -1,0 +1,36 @@
+"""Who belongs where: the one check that an organisation exists and a mediator belongs to it.
+
+The workflow's resolver activity (a supervisor's assignment, an acceptance) and the
+creation of a mediator's principal both ask here.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from models.case import Assignment
+from models.tables import Mediator, Organization
+
+
+class UnknownAssignee(ValueError):
+    """No such active organisation, or the mediator is not one of its active members."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field  # the body field at fault: org_id or mediator_id
+
+
+def resolve_assignment(session: Session, org_id: str, mediator_id: str | None) -> Assignment:
+    """The assignment with its names; raises UnknownAssignee when the ids do not fit."""
+    org = session.get(Organization, org_id)
+    if org is None or not org.active:
+        raise UnknownAssignee("org_id", "unknown organisation")
+    name = None
+    if mediator_id is not None:
+        mediator = session.get(Mediator, mediator_id)
+        if mediator is None or mediator.org_id != org.id or not mediator.active:
+            raise UnknownAssignee(
+                "mediator_id", "the mediator does not belong to that organisation"
+            )
+        name = mediator.name
+    return Assignment(org_id=org.id, org_name=org.name, mediator_id=mediator_id, mediator_name=name)

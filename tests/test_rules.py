@@ -1,0 +1,194 @@
+"""The workflow's rules as pure functions, without a server: what a command may do, the dates
+the law sets, what a follow-up visit leads to; and old Update payloads still decoding."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from models.case import Actor, Agreement, Assignment, CaseState, IntakeRequest
+from models.commands import (
+    AcceptInput,
+    Action,
+    AgreementInput,
+    ExtendInput,
+    JudicialConfirmationInput,
+    RiskInput,
+    SessionBody,
+    SessionInput,
+    command_input,
+)
+from models.enums import (
+    CaseStatus,
+    Channel,
+    DisputeType,
+    FollowUpResult,
+    Outcome,
+    RiskFlag,
+    RiskLevel,
+)
+from models.policy import Policy
+from workflows import rules
+
+NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+POLICY = Policy()
+
+
+def case(status: CaseStatus = CaseStatus.in_mediation, **changes: object) -> CaseState:
+    state = CaseState(
+        case_id="c1",
+        case_no="HC1",
+        workflow_id="case-c1",
+        dispute_type=DisputeType.family,
+        channel=Channel.walk_in,
+        town="三庙镇",
+        status=status,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    return state.model_copy(update=changes)
+
+
+def intake(**changes: object) -> IntakeRequest:
+    body: dict[str, object] = {
+        "dispute_type": "neighbor",
+        "channel": "hotline",
+        "summary": "院墙排水",
+        "town": "三庙镇",
+        "parties": [
+            {"role": "applicant", "name": "甲", "phone": "13800000001"},
+            {"role": "respondent", "name": "乙", "phone": "13800000002"},
+        ],
+    }
+    return IntakeRequest.model_validate({**body, **changes})
+
+
+# --- what a case may do --------------------------------------------------------------------
+
+
+def test_a_closed_case_allows_nothing_and_an_open_one_offers_its_status_actions() -> None:
+    assert rules.allowed_actions(case(CaseStatus.closed), POLICY, NOW) == []
+    offered = rules.allowed_actions(case(CaseStatus.in_mediation), POLICY, NOW)
+    assert offered == ["sessions", "agreement", "extend", "terminate", "refuse", "withdraw", "risk"]
+
+
+def test_an_open_red_alert_holds_mediation_until_acknowledged() -> None:
+    state = case(risk_alert_open=True)
+    assert "acknowledged" in (rules.why_not(state, POLICY, Action.sessions, NOW) or "")
+    assert rules.why_not(state, POLICY, Action.risk_ack, NOW) is None
+
+
+def test_the_inputs_own_rules() -> None:
+    assigned = case(
+        CaseStatus.awaiting_acceptance,
+        assignment=Assignment(org_id="o", org_name="O", mediator_id="m1"),
+    )
+    other = AcceptInput(mediator_id="m2")
+    assert rules.why_not(assigned, POLICY, Action.accept, NOW, other) == (
+        "the case is assigned to another mediator"
+    )
+    assert (
+        rules.why_not(assigned, POLICY, Action.accept, NOW, AcceptInput(mediator_id="m1")) is None
+    )
+    no_consent = ExtendInput(both_parties_consent=False, reason="r")
+    assert "consent" in (rules.why_not(case(), POLICY, Action.extend, NOW, no_consent) or "")
+    unsigned = AgreementInput(terms="t", signed_by_parties=False, written=True)
+    assert "signed" in (rules.why_not(case(), POLICY, Action.agreement, NOW, unsigned) or "")
+    same = RiskInput(level=RiskLevel.green, reason="r")
+    assert "already green" in (rules.why_not(case(), POLICY, Action.risk, NOW, same) or "")
+
+
+def test_extensions_run_out_after_the_policy_number() -> None:
+    assert rules.why_not(case(extensions_used=0), POLICY, Action.extend, NOW) is None
+    assert "extended" in (rules.why_not(case(extensions_used=1), POLICY, Action.extend, NOW) or "")
+
+
+def test_judicial_confirmation_only_inside_its_window() -> None:
+    agreed = Agreement(terms="t", performance_due=None, agreed_at=NOW)
+    state = case(CaseStatus.follow_up, agreement=agreed)
+    state.deadlines.judicial_confirmation_until = NOW + timedelta(days=30)
+    jc = JudicialConfirmationInput()
+    assert rules.why_not(state, POLICY, Action.judicial_confirmation, NOW, jc) is None
+    later = NOW + timedelta(days=31)
+    assert "window" in (rules.why_not(state, POLICY, Action.judicial_confirmation, later) or "")
+
+
+# --- dates and outcomes ----------------------------------------------------------------------
+
+
+def test_labor_gets_fifteen_days_and_the_rest_a_month() -> None:
+    assert rules.mediation_period(DisputeType.labor, POLICY) == timedelta(days=15)
+    assert rules.mediation_period(DisputeType.marriage, POLICY) == timedelta(days=30)
+
+
+def test_when_the_period_ends_labor_goes_to_arbitration_and_the_rest_terminate() -> None:
+    labor = rules.when_the_period_ends(DisputeType.labor)
+    other = rules.when_the_period_ends(DisputeType.neighbor)
+    assert (labor.outcome, labor.routes) == (Outcome.referred_arbitration, False)
+    assert (other.outcome, other.routes) == (Outcome.terminated, True)
+
+
+def test_the_first_visit_is_due_after_the_performance_date_or_a_week_on() -> None:
+    # The day has fully passed in the centre's time zone (UTC+8): 16:00 UTC that day.
+    due = rules.first_follow_up_due(date(2026, 12, 10), NOW, POLICY)
+    assert due.astimezone(UTC) == datetime(2026, 12, 10, 16, 0, tzinfo=UTC)
+    assert rules.first_follow_up_due(None, NOW, POLICY) == NOW + timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("risk", "days"), [(RiskLevel.red, 30), (RiskLevel.yellow, 90), (RiskLevel.green, 180)]
+)
+def test_a_visit_that_did_not_settle_it_sets_the_next_at_the_risk_cadence(
+    risk: RiskLevel, days: int
+) -> None:
+    out = rules.visit_outcome(
+        case(CaseStatus.follow_up, risk_level=risk), FollowUpResult.unreachable, NOW, POLICY
+    )
+    assert out.closing is None and not out.urged
+    assert out.next_due == NOW + timedelta(days=days)
+
+
+def test_performed_resolves_and_not_performed_twice_is_referred() -> None:
+    done = rules.visit_outcome(case(CaseStatus.follow_up), FollowUpResult.performed, NOW, POLICY)
+    assert done.closing is not None and done.closing.outcome is Outcome.resolved
+    first = rules.visit_outcome(
+        case(CaseStatus.follow_up), FollowUpResult.not_performed, NOW, POLICY
+    )
+    assert first.urged and first.closing is None and first.not_performed_count == 1
+    labor = case(CaseStatus.follow_up, dispute_type=DisputeType.labor, not_performed_count=1)
+    second = rules.visit_outcome(labor, FollowUpResult.not_performed, NOW, POLICY)
+    assert second.closing is not None
+    assert second.closing.outcome is Outcome.referred_arbitration and second.closing.routes
+    family = case(CaseStatus.follow_up, not_performed_count=1)
+    court = rules.visit_outcome(family, FollowUpResult.not_performed, NOW, POLICY)
+    assert court.closing is not None and court.closing.outcome is Outcome.referred_court
+
+
+def test_collective_by_flag_or_headcount_and_routing_runs_out() -> None:
+    assert not rules.is_collective(intake(), POLICY)
+    assert rules.is_collective(intake(risk_flags=[RiskFlag.collective.value]), POLICY)
+    assert rules.is_collective(intake(headcount=10), POLICY)
+    assert not rules.routing_exhausted(case(routing_attempts=2), POLICY)
+    assert rules.routing_exhausted(case(routing_attempts=3), POLICY)
+
+
+# --- the Update payloads of cases started before typed inputs --------------------------------
+
+
+def test_the_old_command_wrapper_still_decodes_into_the_typed_input() -> None:
+    """Running cases started under the one-wrapper shape must finish on the new code."""
+    actor = {"principal_id": "p1", "role": "mediator", "org_id": "o1"}
+    held = "2026-11-20T02:00:00Z"
+    legacy = {
+        "action": "sessions",
+        "actor": actor,
+        "accept": None,
+        "reason": None,
+        "session": {"held_at": held, "summary": "s", "attendees": ["甲"]},
+        "agreement": None,
+    }
+    decoded = SessionInput.model_validate(legacy)
+    body = SessionBody(held_at=datetime(2026, 11, 20, 2, tzinfo=UTC), summary="s", attendees=["甲"])
+    assert decoded == command_input(Action.sessions, body, Actor.model_validate(actor))
+    assert SessionInput.body_type() is SessionBody

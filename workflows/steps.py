@@ -1,0 +1,196 @@
+"""The case workflow's steps and what they carry: the ledger that numbers and persists them,
+whom each notifies, the search attributes operators find a case by, and the inputs of the
+screening and routing activities.
+
+Deterministic workflow code, run inside the sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+
+from models import search_attributes as sa
+from models.case import (
+    SYSTEM,
+    Actor,
+    Assignment,
+    CaseInput,
+    CaseState,
+    NotificationDraft,
+    RiskScreeningInput,
+    RouteRequest,
+    Step,
+    StepRecord,
+)
+from models.commands import UNKNOWN_ASSIGNEE
+from models.enums import NotificationKind, Outcome
+
+T = TypeVar("T")
+
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=[UNKNOWN_ASSIGNEE, "ValueError"],
+)
+# Steps take milliseconds; a short timeout makes a crashed worker's activity retry soon.
+ACTIVITY_TIMEOUT = timedelta(seconds=10)
+
+PARTIES = "parties"
+SUPERVISORS = "supervisors"
+RISK_AUDIENCE = ("police_liaison", "duty_supervisor")
+
+
+def mediator_audience(assignment: Assignment | None) -> str:
+    if assignment is None:
+        return SUPERVISORS
+    return (
+        f"mediator:{assignment.mediator_id}"
+        if assignment.mediator_id
+        else f"org:{assignment.org_id}"
+    )
+
+
+def notice(
+    kind: NotificationKind, audience: str, detail: dict[str, Any] | None = None
+) -> NotificationDraft:
+    return NotificationDraft(kind=kind, audience=audience, detail=detail or {})
+
+
+def risk_alerts() -> list[NotificationDraft]:
+    """R3: the police liaison and the duty supervisor, at once."""
+    return [notice(NotificationKind.risk_alert, who) for who in RISK_AUDIENCE]
+
+
+def closing_notices(outcome: Outcome, routes: bool) -> list[NotificationDraft]:
+    """The parties hear the outcome and, when it ends mediation without settling, the other
+    routes open to them (R1, R5, R6)."""
+    detail = {"outcome": outcome.value}
+    closure = notice(NotificationKind.closure, PARTIES, detail)
+    if routes:
+        return [notice(NotificationKind.termination_routes, PARTIES, detail), closure]
+    return [closure]
+
+
+def search_attributes_of(state: CaseState) -> dict[str, Any]:
+    """What operators find a case by: nothing personal."""
+    return {
+        sa.CASE_STATUS.name: state.status.value,
+        sa.DISPUTE_TYPE.name: state.dispute_type.value,
+        sa.RISK_LEVEL.name: state.risk_level.value,
+        sa.ORG_ID.name: state.assignment.org_id if state.assignment else None,
+        sa.OVERDUE.name: state.overdue,
+    }
+
+
+def search_attribute_updates(
+    before: dict[str, Any], after: dict[str, Any]
+) -> list[SearchAttributeUpdate[Any]]:
+    updates: list[SearchAttributeUpdate[Any]] = []
+    for key in sa.ALL:
+        value = after[key.name]
+        if before.get(key.name, object()) == value:
+            continue
+        updates.append(key.value_unset() if value is None else key.value_set(value))
+    return updates
+
+
+def initial_state(inp: CaseInput, workflow_id: str, now: datetime) -> CaseState:
+    intake = inp.intake
+    return CaseState(
+        case_id=inp.case_id,
+        case_no=inp.case_no,
+        workflow_id=workflow_id,
+        dispute_type=intake.dispute_type,
+        channel=intake.channel,
+        town=intake.town,
+        community=intake.community,
+        non_public=intake.non_public,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def screening_input(inp: CaseInput) -> RiskScreeningInput:
+    intake = inp.intake
+    return RiskScreeningInput(
+        summary=intake.summary,
+        risk_flags=intake.risk_flags,
+        headcount=intake.headcount,
+        collective_headcount=inp.policy.collective_headcount,
+    )
+
+
+def route_request(inp: CaseInput, state: CaseState) -> RouteRequest:
+    intake = inp.intake
+    return RouteRequest(
+        case_id=state.case_id,
+        dispute_type=intake.dispute_type,
+        town=intake.town,
+        community=intake.community,
+        risk_level=state.risk_level,
+        risk_flags=intake.risk_flags,
+        excluded_mediators=state.excluded_mediators,
+    )
+
+
+async def run_activity(name: str, arg: Any, result_type: type[T]) -> T:
+    """One activity with the case's timeout and retry policy."""
+    result: T = await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=ACTIVITY_RETRY,
+    )
+    return result
+
+
+class Ledger:
+    """Numbers and persists a case's steps: one activity type per step (so replay catches a
+    reordering), the search attributes upserted when they change."""
+
+    def __init__(self, state: CaseState, view: Callable[[], CaseState]) -> None:
+        self.state = state
+        self.view = view
+        self.search_attributes: dict[str, Any] = {}
+
+    async def record(
+        self,
+        step: Step,
+        actor: Actor = SYSTEM,
+        *,
+        detail: dict[str, Any] | None = None,
+        notify: list[NotificationDraft] | None = None,
+        intake: CaseInput | None = None,
+    ) -> None:
+        s = self.state
+        s.seq += 1
+        s.updated_at = workflow.now()
+        wanted = search_attributes_of(s)
+        if wanted != self.search_attributes:
+            updates = search_attribute_updates(self.search_attributes, wanted)
+            self.search_attributes = wanted
+            workflow.upsert_search_attributes(updates)
+        workflow.logger.info(
+            "case step %s (seq %d), status %s",
+            step.value,
+            s.seq,
+            s.status.value,
+            extra={"step": step.value, "seq": s.seq, "status": s.status.value},
+        )
+        record = StepRecord(
+            step=step,
+            seq=s.seq,
+            occurred_at=s.updated_at,
+            actor=actor,
+            detail=detail or {},
+            state=self.view(),
+            notifications=notify or [],
+            intake=intake,
+        )
+        await run_activity(step.activity_name, record, bool)
