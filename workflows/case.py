@@ -189,8 +189,8 @@ class MediationCaseWorkflow:
         due = self.state.deadlines.acceptance_due
         assert due is not None
         half = self.policy.acceptance_timeout_for(self.state.risk_level) / 2
-        await self._at(w, due - half, "acceptance reminder", self._remind_mediator)
-        await self._at(w, due, "acceptance timeout", self._acceptance_timed_out)
+        await w.at(due - half, "acceptance reminder", self._remind_mediator)
+        await w.at(due, "acceptance timeout", self._acceptance_timed_out)
 
     async def _remind_mediator(self) -> None:
         audience = mediator_audience(self.state.assignment)
@@ -211,9 +211,7 @@ class MediationCaseWorkflow:
         async def remind() -> None:
             await self.ledger.record(Step.supervisor_reminder, notify=notify)
 
-        while not w.moved():
-            when = workflow.now() + self.policy.supervisor_reminder_every
-            await self._at(w, when, "supervisor reminder", remind)
+        await w.every(self.policy.supervisor_reminder_every, "supervisor reminder", remind)
 
     # --- mediation deadlines (R5, R6) -------------------------------------------------------
 
@@ -232,7 +230,7 @@ class MediationCaseWorkflow:
             )
         timers.append((due, self._deadline_passed, "mediation deadline"))
         when, act, summary = min(timers, key=lambda t: t[0])
-        await self._at(w, when, summary, act)
+        await w.at(when, summary, act)
 
     async def _deadline_reminder(self) -> None:
         self.reminded_for = self.state.deadlines.mediation_due
@@ -271,10 +269,9 @@ class MediationCaseWorkflow:
             await self.ledger.record(Step.follow_up_overdue, notify=notify)
 
         overdue_at = due + self.policy.follow_up_overdue_after
-        if await self._at(w, due, "follow-up due", remind) and await self._at(
-            w, overdue_at, "follow-up overdue", overdue
-        ):
-            await w.forever()
+        if await w.at(due, "follow-up due", remind):
+            if await w.at(overdue_at, "follow-up overdue", overdue):
+                await w.forever()
 
     async def _close_judicial_window(self, agreement: Agreement) -> None:
         """R8: the 30-day window is a timer, so the live state stops offering it on time."""
@@ -282,6 +279,7 @@ class MediationCaseWorkflow:
         until = s.deadlines.judicial_confirmation_until
         assert until is not None
         w = watch(
+            self.lock,
             lambda: s.agreement is not agreement,
             lambda: s.deadlines.judicial_confirmation_until != until,
             lambda: s.status is CaseStatus.closed,
@@ -292,7 +290,7 @@ class MediationCaseWorkflow:
             detail = {"confirmed": agreement.judicial_confirmed_at is not None}
             await self.ledger.record(Step.judicial_window_closed, detail=detail)
 
-        await self._at(w, until, "judicial confirmation window", close_window)
+        await w.at(until, "judicial confirmation window", close_window)
 
     # --- red risk (R3) ----------------------------------------------------------------------
 
@@ -307,7 +305,7 @@ class MediationCaseWorkflow:
 
     async def _watch_risk_ack(self) -> None:
         s = self.state
-        w = watch(lambda: not s.risk_alert_open, lambda: s.status is CaseStatus.closed)
+        w = watch(self.lock, lambda: not s.risk_alert_open, lambda: s.status is CaseStatus.closed)
         notify = [*risk_alerts(), notice(NotificationKind.supervisor_alert, SUPERVISORS)]
 
         async def escalate() -> None:
@@ -315,10 +313,7 @@ class MediationCaseWorkflow:
             detail = {"escalation": s.risk_escalations}
             await self.ledger.record(Step.risk_escalation, detail=detail, notify=notify)
 
-        while not w.moved():
-            when = workflow.now() + self.policy.risk_ack_sla
-            if not await self._at(w, when, "risk acknowledgement SLA", escalate) and w.moved():
-                return
+        await w.every(self.policy.risk_ack_sla, "risk acknowledgement SLA", escalate)
 
     # --- commands: one Update each, validated by rules.why_not (see _validated) --------------
 
@@ -508,21 +503,7 @@ class MediationCaseWorkflow:
 
     def _watch(self, status: CaseStatus, moved: Callable[[], bool]) -> Watch:
         """A watch that moves when the case leaves `status` or `moved()` holds."""
-        return watch(lambda: self.state.status is not status, moved)
-
-    async def _at(
-        self, w: Watch, when: datetime, summary: str, step: Callable[[], Awaitable[None]]
-    ) -> bool:
-        """At `when`, take `step` under the lock, unless a command moved the case first."""
-        return await w.until(when, summary) and await self._unless_moved(w, step)
-
-    async def _unless_moved(self, w: Watch, step: Callable[[], Awaitable[None]]) -> bool:
-        """Run a timer's step under the lock, unless a command moved the case meanwhile."""
-        async with self.lock:
-            if w.moved():
-                return False
-            await step()
-            return True
+        return watch(self.lock, lambda: self.state.status is not status, moved)
 
     def _view(self) -> CaseState:
         view = self.state.model_copy(deep=True)

@@ -7,9 +7,10 @@ Deterministic workflow code, run inside the sandbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -29,11 +30,16 @@ class Generation:
         return lambda: self.value != start
 
 
+Step = Callable[[], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Watch:
-    """What a timer guards: it stands down as soon as `moved()` is true."""
+    """What a timer guards: it stands down as soon as `moved()` is true. Its steps run under
+    the workflow's lock, so a command and a timer never interleave."""
 
     moved: Callable[[], bool]
+    lock: asyncio.Lock
 
     async def until(self, when: datetime, summary: str) -> bool:
         """True when `when` came with nothing having moved; False as soon as something moved.
@@ -49,11 +55,28 @@ class Watch:
             return not self.moved()
         return False
 
+    async def unless_moved(self, step: Step) -> bool:
+        """Take `step` under the lock, unless a command moved the case meanwhile."""
+        async with self.lock:
+            if self.moved():
+                return False
+            await step()
+            return True
+
+    async def at(self, when: datetime, summary: str, step: Step) -> bool:
+        """At `when`, take `step`, unless a command moved the case first."""
+        return await self.until(when, summary) and await self.unless_moved(step)
+
+    async def every(self, period: timedelta, summary: str, step: Step) -> None:
+        """Take `step` every `period` until something moves (reminders, escalations)."""
+        while not self.moved():
+            await self.at(workflow.now() + period, summary, step)
+
     async def forever(self) -> None:
         """Until something moves, however long that takes."""
         await workflow.wait_condition(self.moved)
 
 
-def watch(*conditions: Callable[[], bool]) -> Watch:
+def watch(lock: asyncio.Lock, *conditions: Callable[[], bool]) -> Watch:
     """A watch that moves when any of `conditions` holds."""
-    return Watch(lambda: any(c() for c in conditions))
+    return Watch(lambda: any(c() for c in conditions), lock)
