@@ -12,14 +12,13 @@ the order they happened and the store's timeline matches the history.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models import commands as cmd
@@ -30,52 +29,31 @@ with workflow.unsafe.imports_passed_through():
         Assignment,
         CaseInput,
         CaseState,
-        ResolveAssignmentInput,
         RiskAssessment,
         RouteDecision,
         Step,
     )
-    from models.commands import ILLEGAL, UNKNOWN_ASSIGNEE, Action
-    from models.enums import CaseStatus, DisputeType, NotificationKind, Outcome, RiskLevel
-    from workflows import rules
+    from models.commands import ILLEGAL, Action
+    from models.enums import CaseStatus, NotificationKind, Outcome, RiskLevel
+    from workflows import rules, transitions
     from workflows.rules import Closing
     from workflows.steps import (
         PARTIES,
-        SUPERVISORS,
         Ledger,
         closing_notices,
         initial_state,
-        mediator_audience,
         notice,
-        risk_alerts,
+        resolve_assignment,
         route_request,
         run_activity,
         screening_input,
+        validated,
     )
     from workflows.timers import Generation, Watch, watch
 
-W = TypeVar("W")
-
-
-def _validated(cls: type[W]) -> type[W]:
-    """Give every command's Update a validator that asks `rules.why_not` (through `_check`):
-    an illegal command never enters history, and no command can be added without one."""
-    for action in Action:
-        handler = getattr(cls, action.update_name)
-
-        def validate(self: Any, inp: cmd.CommandInput, action: Action = action) -> None:
-            self._check(action, inp)
-
-        validate.__name__ = validate.__qualname__ = f"validate_{action.update_name}"
-        validate.__signature__ = inspect.signature(handler).replace(  # type: ignore[attr-defined]
-            return_annotation=None
-        )
-        handler.validator(validate)
-    return cls
-
 
 @workflow.defn
-@_validated
+@validated
 class MediationCaseWorkflow:
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
@@ -154,35 +132,17 @@ class MediationCaseWorkflow:
         await self._assign(decision.assignment, SYSTEM, {"route": decision.reason})
 
     async def _assign(self, assignment: Assignment, actor: Actor, detail: dict[str, Any]) -> None:
-        now, s = workflow.now(), self.state
-        s.assignment = assignment
-        s.status = CaseStatus.awaiting_acceptance
-        s.deadlines.acceptance_due = now + self.policy.acceptance_timeout_for(s.risk_level)
-        if s.dispute_type is DisputeType.labor and self.labor_notice_due is None:
-            # R5 counts from the mediation body receiving the application.
-            self.labor_notice_due = now + rules.mediation_period(s.dispute_type, self.policy)
-            s.deadlines.mediation_due = self.labor_notice_due
+        self.labor_notice_due = transitions.assigned(
+            self.state, self.policy, workflow.now(), assignment, self.labor_notice_due
+        )
         self.assignments.bump()
         ids = {"org_id": assignment.org_id, "mediator_id": assignment.mediator_id}
-        notify = [notice(NotificationKind.assignment, mediator_audience(assignment))]
-        await self.ledger.record(Step.assignment, actor, detail={**detail, **ids}, notify=notify)
+        await self.ledger.record(Step.assignment, actor, detail={**detail, **ids})
 
     async def _to_supervisor(self, reason: str) -> None:
-        self.state.status = CaseStatus.awaiting_supervisor
-        self.state.assignment = None
-        self.state.deadlines.acceptance_due = None
+        transitions.to_supervisor(self.state)
         self.assignments.bump()
-        notify = [notice(NotificationKind.supervisor_alert, SUPERVISORS)]
-        await self.ledger.record(
-            Step.supervisor_escalation, detail={"reason": reason}, notify=notify
-        )
-
-    def _release_mediator(self) -> None:
-        """The assigned mediator declined or let the time pass: never route to them again."""
-        assignment = self.state.assignment
-        if assignment is not None and assignment.mediator_id:
-            self.state.excluded_mediators.append(assignment.mediator_id)
-        self.state.deadlines.acceptance_due = None
+        await self.ledger.record(Step.supervisor_escalation, detail={"reason": reason})
 
     async def _await_acceptance(self) -> None:
         w = self._watch(CaseStatus.awaiting_acceptance, self.assignments.changed())
@@ -193,12 +153,10 @@ class MediationCaseWorkflow:
         await w.at(due, "acceptance timeout", self._acceptance_timed_out)
 
     async def _remind_mediator(self) -> None:
-        audience = mediator_audience(self.state.assignment)
-        notify = [notice(NotificationKind.acceptance_reminder, audience)]
-        await self.ledger.record(Step.acceptance_reminder, notify=notify)
+        await self.ledger.record(Step.acceptance_reminder)
 
     async def _acceptance_timed_out(self) -> None:
-        self._release_mediator()
+        transitions.release_mediator(self.state)
         await self.ledger.record(
             Step.acceptance_timeout, detail={"attempt": self.state.routing_attempts}
         )
@@ -206,10 +164,9 @@ class MediationCaseWorkflow:
 
     async def _await_supervisor(self) -> None:
         w = self._watch(CaseStatus.awaiting_supervisor, self.assignments.changed())
-        notify = [notice(NotificationKind.supervisor_alert, SUPERVISORS)]
 
         async def remind() -> None:
-            await self.ledger.record(Step.supervisor_reminder, notify=notify)
+            await self.ledger.record(Step.supervisor_reminder)
 
         await w.every(self.policy.supervisor_reminder_every, "supervisor reminder", remind)
 
@@ -234,9 +191,7 @@ class MediationCaseWorkflow:
 
     async def _deadline_reminder(self) -> None:
         self.reminded_for = self.state.deadlines.mediation_due
-        audience = mediator_audience(self.state.assignment)
-        notify = [notice(NotificationKind.deadline_reminder, audience)]
-        await self.ledger.record(Step.deadline_reminder, notify=notify)
+        await self.ledger.record(Step.deadline_reminder)
 
     async def _arbitration_notice(self) -> None:
         limitation_until = workflow.now() + self.policy.labor_arbitration_limitation
@@ -254,19 +209,13 @@ class MediationCaseWorkflow:
         w = self._watch(CaseStatus.follow_up, self.visits.changed())
         due = self.state.deadlines.next_follow_up_due
         assert due is not None
-        audience = mediator_audience(self.state.assignment)
 
         async def remind() -> None:
-            notify = [notice(NotificationKind.follow_up_due, audience)]
-            await self.ledger.record(Step.follow_up_due, notify=notify)
+            await self.ledger.record(Step.follow_up_due)
 
         async def overdue() -> None:
             self.state.overdue = True
-            notify = [
-                notice(NotificationKind.follow_up_overdue, audience),
-                notice(NotificationKind.follow_up_overdue, SUPERVISORS),
-            ]
-            await self.ledger.record(Step.follow_up_overdue, notify=notify)
+            await self.ledger.record(Step.follow_up_overdue)
 
         overdue_at = due + self.policy.follow_up_overdue_after
         if await w.at(due, "follow-up due", remind):
@@ -297,21 +246,19 @@ class MediationCaseWorkflow:
     async def _raise_risk_alert(self, actor: Actor, source: str) -> None:
         """Alert police liaison and the duty supervisor now; re-escalate until acknowledged."""
         self.state.risk_alert_open = True
-        await self.ledger.record(
-            Step.risk_alert, actor, detail={"source": source}, notify=risk_alerts()
-        )
+        await self.ledger.record(Step.risk_alert, actor, detail={"source": source})
         if self.risk_watch is None or self.risk_watch.done():
             self.risk_watch = asyncio.create_task(self._watch_risk_ack())
 
     async def _watch_risk_ack(self) -> None:
         s = self.state
         w = watch(self.lock, lambda: not s.risk_alert_open, lambda: s.status is CaseStatus.closed)
-        notify = [*risk_alerts(), notice(NotificationKind.supervisor_alert, SUPERVISORS)]
 
         async def escalate() -> None:
             s.risk_escalations += 1
-            detail = {"escalation": s.risk_escalations}
-            await self.ledger.record(Step.risk_escalation, detail=detail, notify=notify)
+            await self.ledger.record(
+                Step.risk_escalation, detail={"escalation": s.risk_escalations}
+            )
 
         await w.every(self.policy.risk_ack_sla, "risk acknowledgement SLA", escalate)
 
@@ -323,12 +270,8 @@ class MediationCaseWorkflow:
             s = self.state
             assert s.assignment is not None
             if s.assignment.mediator_id is None:
-                s.assignment = await self._resolve(s.assignment.org_id, inp.mediator_id)
-            s.status = CaseStatus.in_mediation
-            s.deadlines.acceptance_due = None
-            if s.deadlines.mediation_due is None:
-                period = rules.mediation_period(s.dispute_type, self.policy)
-                s.deadlines.mediation_due = workflow.now() + period
+                s.assignment = await resolve_assignment(s.assignment.org_id, inp.mediator_id)
+            transitions.accepted(s, self.policy, workflow.now())
             await self.ledger.record(
                 Step.accepted, inp.actor, detail={"mediator_id": inp.mediator_id}
             )
@@ -337,7 +280,7 @@ class MediationCaseWorkflow:
     @workflow.update
     async def decline(self, inp: cmd.DeclineInput) -> CaseState:
         async with self._command(Action.decline, inp):
-            self._release_mediator()
+            transitions.release_mediator(self.state)
             await self.ledger.record(Step.declined, inp.actor, detail={"reason": inp.reason})
             await self._route()
         return self._view()
@@ -345,7 +288,7 @@ class MediationCaseWorkflow:
     @workflow.update
     async def assign(self, inp: cmd.AssignInput) -> CaseState:
         async with self._command(Action.assign, inp):
-            assignment = await self._resolve(inp.org_id, inp.mediator_id)
+            assignment = await resolve_assignment(inp.org_id, inp.mediator_id)
             self.state.routing_attempts = 0
             await self._assign(assignment, inp.actor, {"reason": inp.reason, "by": "supervisor"})
         return self._view()
@@ -353,33 +296,19 @@ class MediationCaseWorkflow:
     @workflow.update
     async def sessions(self, inp: cmd.SessionInput) -> CaseState:
         async with self._command(Action.sessions, inp):
-            self.state.sessions_held += 1
-            detail = {
-                "held_at": inp.held_at.isoformat(),
-                "summary": inp.summary,
-                "attendees": inp.attendees,
-                "number": self.state.sessions_held,
-            }
+            detail = transitions.session_held(self.state, inp)
             await self.ledger.record(Step.session, inp.actor, detail=detail)
         return self._view()
 
     @workflow.update
     async def agreement(self, inp: cmd.AgreementInput) -> CaseState:
         async with self._command(Action.agreement, inp):
-            now, s = workflow.now(), self.state
-            s.agreement = Agreement(
-                terms=inp.terms, performance_due=inp.performance_due, agreed_at=now
-            )
-            s.status = CaseStatus.follow_up
-            s.deadlines.mediation_due = None
-            s.deadlines.judicial_confirmation_until = now + self.policy.judicial_confirmation_window
-            s.deadlines.next_follow_up_due = rules.first_follow_up_due(
-                inp.performance_due, now, self.policy
-            )
+            detail = transitions.agreed(self.state, self.policy, workflow.now(), inp)
             self.visits.bump()
-            self.background.append(asyncio.create_task(self._close_judicial_window(s.agreement)))
-            due = inp.performance_due.isoformat() if inp.performance_due else None
-            detail = {"terms": inp.terms, "performance_due": due, "written": inp.written}
+            # The window's timer starts before the step's record, as it always has (replay).
+            assert self.state.agreement is not None
+            window = self._close_judicial_window(self.state.agreement)
+            self.background.append(asyncio.create_task(window))
             await self.ledger.record(Step.agreement, inp.actor, detail=detail)
         return self._view()
 
@@ -396,46 +325,24 @@ class MediationCaseWorkflow:
     @workflow.update
     async def extend(self, inp: cmd.ExtendInput) -> CaseState:
         async with self._command(Action.extend, inp):
-            s = self.state
-            assert s.deadlines.mediation_due is not None
-            s.extensions_used += 1
-            s.deadlines.mediation_due = s.deadlines.mediation_due + self.policy.extension
-            detail = {"reason": inp.reason, "extensions_used": s.extensions_used}
+            detail = transitions.extended(self.state, self.policy, inp)
             await self.ledger.record(Step.extension, inp.actor, detail=detail)
         return self._view()
 
     @workflow.update
     async def follow_ups(self, inp: cmd.FollowUpInput) -> CaseState:
         async with self._command(Action.follow_ups, inp):
-            s = self.state
-            s.overdue = False
             self.visits.bump()
-            outcome = rules.visit_outcome(s, inp.result, workflow.now(), self.policy)
-            s.not_performed_count = outcome.not_performed_count
-            detail: dict[str, Any] = {
-                "result": inp.result.value,
-                "visited_at": inp.visited_at.isoformat(),
-                "notes": inp.notes,
-            }
-            if outcome.urged:
-                detail["urged"] = True
-            if outcome.next_due is not None:
-                s.deadlines.next_follow_up_due = outcome.next_due
+            detail, closing = transitions.visited(self.state, self.policy, workflow.now(), inp)
             await self.ledger.record(Step.follow_up, inp.actor, detail=detail)
-            if outcome.closing is not None:
-                await self._close(outcome.closing, inp.actor)
+            if closing is not None:
+                await self._close(closing, inp.actor)
         return self._view()
 
     @workflow.update
     async def reopen(self, inp: cmd.ReopenInput) -> CaseState:
         async with self._command(Action.reopen, inp):
-            s = self.state
-            s.status = CaseStatus.in_mediation
-            s.overdue = False
-            s.deadlines.next_follow_up_due = None
-            s.deadlines.judicial_confirmation_until = None
-            period = rules.mediation_period(s.dispute_type, self.policy)
-            s.deadlines.mediation_due = workflow.now() + period
+            transitions.reopened(self.state, self.policy, workflow.now())
             self.labor_notice_due = None
             await self.ledger.record(Step.reopened, inp.actor, detail={"reason": inp.reason})
         return self._view()
@@ -510,27 +417,7 @@ class MediationCaseWorkflow:
         view.allowed_actions = rules.allowed_actions(self.state, self.policy, workflow.now())
         return view
 
-    async def _resolve(self, org_id: str, mediator_id: str | None) -> Assignment:
-        """Names for an assignment; the roster decides membership (one place: the store)."""
-        try:
-            request = ResolveAssignmentInput(org_id=org_id, mediator_id=mediator_id)
-            result = await run_activity("resolve_assignment", request, Assignment)
-        except ActivityError as exc:
-            cause = exc.cause
-            if not isinstance(cause, ApplicationError):
-                raise
-            raise ApplicationError(cause.message, *cause.details, type=UNKNOWN_ASSIGNEE) from exc
-        return result
-
     async def _close(self, closing: Closing, actor: Actor = SYSTEM) -> None:
-        s = self.state
-        s.status = CaseStatus.closed
-        s.outcome = closing.outcome
-        s.closed_at = workflow.now()
-        s.overdue = False
-        s.deadlines.acceptance_due = None
-        s.deadlines.mediation_due = None
-        s.deadlines.next_follow_up_due = None
-        detail = {"reason": closing.reason, "outcome": closing.outcome.value}
+        detail = transitions.closed(self.state, closing, workflow.now())
         notify = closing_notices(closing.outcome, closing.routes)
         await self.ledger.record(Step.closure, actor, detail=detail, notify=notify)

@@ -7,12 +7,14 @@ Deterministic workflow code, run inside the sandbox.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from models import search_attributes as sa
 from models.case import (
@@ -22,15 +24,17 @@ from models.case import (
     CaseInput,
     CaseState,
     NotificationDraft,
+    ResolveAssignmentInput,
     RiskScreeningInput,
     RouteRequest,
     Step,
     StepRecord,
 )
-from models.commands import UNKNOWN_ASSIGNEE
+from models.commands import UNKNOWN_ASSIGNEE, Action, CommandInput
 from models.enums import NotificationKind, Outcome
 
 T = TypeVar("T")
+W = TypeVar("W")
 
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -42,7 +46,24 @@ ACTIVITY_TIMEOUT = timedelta(seconds=10)
 
 PARTIES = "parties"
 SUPERVISORS = "supervisors"
-RISK_AUDIENCE = ("police_liaison", "duty_supervisor")
+MEDIATOR = "mediator"  # the assigned mediator (or organisation), as the case stands at the step
+POLICE_LIAISON, DUTY_SUPERVISOR = "police_liaison", "duty_supervisor"
+
+K = NotificationKind
+RISK_ALERTS = ((K.risk_alert, POLICE_LIAISON), (K.risk_alert, DUTY_SUPERVISOR))  # R3: at once
+# Whom each step notifies, whatever the case. Closure and the R5 notice carry detail and are
+# passed to `Ledger.record` by the step itself.
+STEP_NOTICES: dict[Step, tuple[tuple[NotificationKind, str], ...]] = {
+    Step.assignment: ((K.assignment, MEDIATOR),),
+    Step.acceptance_reminder: ((K.acceptance_reminder, MEDIATOR),),
+    Step.supervisor_escalation: ((K.supervisor_alert, SUPERVISORS),),
+    Step.supervisor_reminder: ((K.supervisor_alert, SUPERVISORS),),
+    Step.deadline_reminder: ((K.deadline_reminder, MEDIATOR),),
+    Step.follow_up_due: ((K.follow_up_due, MEDIATOR),),
+    Step.follow_up_overdue: ((K.follow_up_overdue, MEDIATOR), (K.follow_up_overdue, SUPERVISORS)),
+    Step.risk_alert: RISK_ALERTS,
+    Step.risk_escalation: (*RISK_ALERTS, (K.supervisor_alert, SUPERVISORS)),
+}
 
 
 def mediator_audience(assignment: Assignment | None) -> str:
@@ -61,9 +82,11 @@ def notice(
     return NotificationDraft(kind=kind, audience=audience, detail=detail or {})
 
 
-def risk_alerts() -> list[NotificationDraft]:
-    """R3: the police liaison and the duty supervisor, at once."""
-    return [notice(NotificationKind.risk_alert, who) for who in RISK_AUDIENCE]
+def step_notices(step: Step, state: CaseState) -> list[NotificationDraft]:
+    return [
+        notice(kind, mediator_audience(state.assignment) if who == MEDIATOR else who)
+        for kind, who in STEP_NOTICES.get(step, ())
+    ]
 
 
 def closing_notices(outcome: Outcome, routes: bool) -> list[NotificationDraft]:
@@ -190,7 +213,38 @@ class Ledger:
             actor=actor,
             detail=detail or {},
             state=self.view(),
-            notifications=notify or [],
+            notifications=[*step_notices(step, s), *(notify or [])],
             intake=intake,
         )
         await run_activity(step.activity_name, record, bool)
+
+
+async def resolve_assignment(org_id: str, mediator_id: str | None) -> Assignment:
+    """Names for an assignment; the roster decides membership (one place: the store). A
+    refusal reaches the command's caller as UNKNOWN_ASSIGNEE, with the field it is about."""
+    request = ResolveAssignmentInput(org_id=org_id, mediator_id=mediator_id)
+    try:
+        return await run_activity("resolve_assignment", request, Assignment)
+    except ActivityError as exc:
+        cause = exc.cause
+        if not isinstance(cause, ApplicationError):
+            raise
+        raise ApplicationError(cause.message, *cause.details, type=UNKNOWN_ASSIGNEE) from exc
+
+
+def validated(cls: type[W]) -> type[W]:
+    """Give every command's Update a validator that asks the workflow's `_check` (which asks
+    `rules.why_not`): an illegal command never enters history, and no command can be added
+    without one."""
+    for action in Action:
+        handler = getattr(cls, action.update_name)
+
+        def validate(self: Any, inp: CommandInput, action: Action = action) -> None:
+            self._check(action, inp)
+
+        validate.__name__ = validate.__qualname__ = f"validate_{action.update_name}"
+        validate.__signature__ = inspect.signature(handler).replace(  # type: ignore[attr-defined]
+            return_annotation=None
+        )
+        handler.validator(validate)
+    return cls

@@ -1,0 +1,122 @@
+"""What each step does to a case's state, and the detail its record carries.
+
+Pure functions of (state, policy, now, input): `rules` says whether a command may run and
+what a date or an outcome is; these apply it. The workflow class sequences them with the
+activities and timers, so none of these may call Temporal. Deterministic, sandboxed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from models import commands as cmd
+from models.case import Agreement, Assignment, CaseState
+from models.enums import CaseStatus, DisputeType
+from models.policy import Policy
+from workflows import rules
+from workflows.rules import Closing
+
+
+def assigned(
+    s: CaseState,
+    policy: Policy,
+    now: datetime,
+    assignment: Assignment,
+    labor_notice_due: datetime | None,
+) -> datetime | None:
+    """A mediator (or an organisation) is asked to accept. Returns the R5 notice date: 15
+    days from the labor mediation body first receiving the application."""
+    s.assignment = assignment
+    s.status = CaseStatus.awaiting_acceptance
+    s.deadlines.acceptance_due = now + policy.acceptance_timeout_for(s.risk_level)
+    if s.dispute_type is DisputeType.labor and labor_notice_due is None:
+        labor_notice_due = now + rules.mediation_period(s.dispute_type, policy)
+        s.deadlines.mediation_due = labor_notice_due
+    return labor_notice_due
+
+
+def to_supervisor(s: CaseState) -> None:
+    s.status = CaseStatus.awaiting_supervisor
+    s.assignment = None
+    s.deadlines.acceptance_due = None
+
+
+def release_mediator(s: CaseState) -> None:
+    """The assigned mediator declined or let the time pass: never route to them again."""
+    if s.assignment is not None and s.assignment.mediator_id:
+        s.excluded_mediators.append(s.assignment.mediator_id)
+    s.deadlines.acceptance_due = None
+
+
+def accepted(s: CaseState, policy: Policy, now: datetime) -> None:
+    s.status = CaseStatus.in_mediation
+    s.deadlines.acceptance_due = None
+    if s.deadlines.mediation_due is None:
+        s.deadlines.mediation_due = now + rules.mediation_period(s.dispute_type, policy)
+
+
+def session_held(s: CaseState, inp: cmd.SessionInput) -> dict[str, Any]:
+    s.sessions_held += 1
+    return {
+        "held_at": inp.held_at.isoformat(),
+        "summary": inp.summary,
+        "attendees": inp.attendees,
+        "number": s.sessions_held,
+    }
+
+
+def agreed(s: CaseState, policy: Policy, now: datetime, inp: cmd.AgreementInput) -> dict[str, Any]:
+    """R8's confirmation window and R9's first visit start with the agreement."""
+    s.agreement = Agreement(terms=inp.terms, performance_due=inp.performance_due, agreed_at=now)
+    s.status = CaseStatus.follow_up
+    s.deadlines.mediation_due = None
+    s.deadlines.judicial_confirmation_until = now + policy.judicial_confirmation_window
+    s.deadlines.next_follow_up_due = rules.first_follow_up_due(inp.performance_due, now, policy)
+    due = inp.performance_due.isoformat() if inp.performance_due else None
+    return {"terms": inp.terms, "performance_due": due, "written": inp.written}
+
+
+def extended(s: CaseState, policy: Policy, inp: cmd.ExtendInput) -> dict[str, Any]:
+    assert s.deadlines.mediation_due is not None
+    s.extensions_used += 1
+    s.deadlines.mediation_due = s.deadlines.mediation_due + policy.extension
+    return {"reason": inp.reason, "extensions_used": s.extensions_used}
+
+
+def visited(
+    s: CaseState, policy: Policy, now: datetime, inp: cmd.FollowUpInput
+) -> tuple[dict[str, Any], Closing | None]:
+    """R9: a recorded visit sets the next one, or says how the case closes."""
+    s.overdue = False
+    outcome = rules.visit_outcome(s, inp.result, now, policy)
+    s.not_performed_count = outcome.not_performed_count
+    detail: dict[str, Any] = {
+        "result": inp.result.value,
+        "visited_at": inp.visited_at.isoformat(),
+        "notes": inp.notes,
+    }
+    if outcome.urged:
+        detail["urged"] = True
+    if outcome.next_due is not None:
+        s.deadlines.next_follow_up_due = outcome.next_due
+    return detail, outcome.closing
+
+
+def reopened(s: CaseState, policy: Policy, now: datetime) -> None:
+    s.status = CaseStatus.in_mediation
+    s.overdue = False
+    s.deadlines.next_follow_up_due = None
+    s.deadlines.judicial_confirmation_until = None
+    s.deadlines.mediation_due = now + rules.mediation_period(s.dispute_type, policy)
+
+
+def closed(s: CaseState, closing: Closing, now: datetime) -> dict[str, Any]:
+    s.status = CaseStatus.closed
+    s.outcome = closing.outcome
+    s.closed_at = now
+    s.overdue = False
+    s.deadlines.acceptance_due = None
+    s.deadlines.mediation_due = None
+    s.deadlines.next_follow_up_due = None
+    return {"reason": closing.reason, "outcome": closing.outcome.value}
