@@ -8,7 +8,7 @@ from typing import Any
 
 from temporalio import activity
 
-from models.case import Step, StepRecord
+from models.case import Step, StepReceipt, StepRecord
 from store.steps import CaseStore
 
 
@@ -18,7 +18,7 @@ def persist_activities(store: CaseStore) -> list[Callable[..., Any]]:
 
 
 def _persist_activity(store: CaseStore, step: Step) -> Callable[..., Any]:
-    def persist(record: StepRecord) -> bool:
+    def persist(record: StepRecord) -> StepReceipt:
         if record.step is not step:
             raise ValueError(f"{step.activity_name} got a {record.step.value} record")
         written = store.record_step(record)
@@ -29,8 +29,8 @@ def _persist_activity(store: CaseStore, step: Step) -> Callable[..., Any]:
             "" if written else " (already there)",
             extra={"step": step.value, "seq": record.seq, "written": written},
         )
-        return written
+        return StepReceipt.of(record, written)
 
     persist.__name__ = persist.__qualname__ = step.activity_name
-    persist.__annotations__ = {"record": StepRecord, "return": bool}
+    persist.__annotations__ = {"record": StepRecord, "return": StepReceipt}
     return activity.defn(name=step.activity_name)(persist)

@@ -1,14 +1,8 @@
-"""Case reads and intake helpers shared by the case routes: store look-ups, live state."""
+"""Case reads shared by the case routes: the store's row, as a principal may see it."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-
-from fastapi import HTTPException
 from sqlmodel import Session, col, select
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 from api.access import (
     MAY_READ_CASES,
@@ -22,32 +16,15 @@ from api.access import (
 )
 from api.deps import Principal, Runtime
 from api.schemas import CaseOut, PartyOut
+from cases.read import current_state
 from core.crypto import Keyring
 from core.redact import remember_names
 from models.case import CaseState
-from models.enums import CaseStatus
 from models.tables import Case, Party
 
 
 def load_case(session: Session, case_id: str) -> Case | None:
     return session.get(Case, case_id)
-
-
-def stored_state(case: Case) -> CaseState:
-    return CaseState.model_validate(case.state)
-
-
-async def live_state(client: Client, case: Case) -> CaseState:
-    """The workflow's own answer while the case is open; the store's snapshot once closed
-    (or, degraded, when Temporal cannot be reached)."""
-    if case.status == CaseStatus.closed.value:
-        return stored_state(case)
-    try:
-        handle = client.get_workflow_handle(case.workflow_id)
-        state: CaseState = await handle.query("current_state", result_type=CaseState)
-        return state
-    except RPCError:
-        return stored_state(case)
 
 
 def parties_out(
@@ -91,21 +68,10 @@ async def readable_case(rt: Runtime, principal: Principal, case_id: str) -> Case
     return require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
 
 
-async def present(rt: Runtime, principal: Principal, case: Case) -> CaseOut:
-    """The case as this principal may see it, with its live state."""
-    state = await live_state(rt.client, case)
+async def present(
+    rt: Runtime, principal: Principal, case: Case, state: CaseState | None = None
+) -> CaseOut:
+    """The case as this principal may see it: as the store has it, or (the answer to a
+    command) the state its Update returned once its step was persisted."""
+    state = state or current_state(case)
     return await rt.db(lambda s: case_out(s, principal, case, state, rt.keyring))
-
-
-async def wait_for_row(rt: Runtime, case_id: str, seconds: float = 15) -> Case:
-    """The intake step writes the case row; answer only once it is there."""
-    deadline = time.monotonic() + seconds
-    while True:
-        row = await rt.db(lambda s: load_case(s, case_id))
-        if row is not None:
-            return row
-        if time.monotonic() > deadline:
-            raise HTTPException(
-                503, "the case was started but is not recorded yet; retry with the same key"
-            )
-        await asyncio.sleep(0.05)

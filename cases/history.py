@@ -24,7 +24,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from models.case import CaseInput, CaseState, StepRecord
+from models.case import CaseInput, CaseState, StepReceipt, StepRecord
 from models.commands import ACTION_OF_UPDATE, INPUT_OF
 
 E = EventType
@@ -70,19 +70,24 @@ def _at(event: HistoryEvent) -> datetime:
 
 
 def _step_text(record: StepRecord) -> str:
-    step, state, detail = record.step.value, record.state, record.detail
-    a = state.assignment
+    """A step of an older history: its scheduled activity's input."""
+    return _receipt_text(StepReceipt.of(record, written=True))
+
+
+def _receipt_text(receipt: StepReceipt) -> str:
+    step, a = receipt.step.value, receipt.assignment
     if step == "assignment" and a is not None:
         who = f" ({a.mediator_name})" if a.mediator_name else ""
         return f"assigned to {a.org_name}{who}"
     if step == "accepted" and a is not None:
         return f"accepted by {a.mediator_name or a.mediator_id} of {a.org_name}"
     if step == "risk_screening":
-        return f"risk screened: {state.risk_level.value}"
+        return f"risk screened: {receipt.risk_level.value}"
     if step == "closure":
-        return f"case closed: {detail.get('outcome', state.outcome)}"
-    if step == "follow_up" and "result" in detail:
-        return f"follow-up visit recorded: {detail['result']}"
+        outcome = receipt.outcome.value if receipt.outcome else "none"
+        return f"case closed: {outcome}"
+    if step == "follow_up" and receipt.result:
+        return f"follow-up visit recorded: {receipt.result}"
     return STEP_TEXT.get(step, step.replace("_", " "))
 
 
@@ -138,9 +143,13 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
             )
             name = activities.get(a4.scheduled_event_id, "activity")
             add(ev, "problem", f"activity {name} failed for good ({_failure_type(a4.failure)})")
+        elif t == E.EVENT_TYPE_MARKER_RECORDED:
+            await _local_activity(ev, converter, add)
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             req = ev.workflow_execution_update_accepted_event_attributes.accepted_request
-            action = ACTION_OF_UPDATE[req.input.name]
+            action = ACTION_OF_UPDATE.get(req.input.name)
+            if action is None:  # intake's registration Update: the start says it already
+                continue
             (cmd,) = await converter.decode(req.input.args.payloads, [INPUT_OF[action]])
             what = f"command '{action.value}'"
             add(ev, "command", what, actor_id=cmd.actor.principal_id, actor_role=cmd.actor.role)
@@ -172,6 +181,37 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
         ):
             add(ev, "workflow", E.Name(t).removeprefix("EVENT_TYPE_").lower().replace("_", " "))
     return entries
+
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+async def _local_activity(ev: HistoryEvent, converter: DataConverter, add: Any) -> None:
+    """A step run as a local activity: its marker holds the activity's type and its result
+    (a StepReceipt for the persistence steps), or its failure."""
+    attrs = ev.marker_recorded_event_attributes
+    if attrs.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in attrs.details:
+        return
+    meta = json.loads(attrs.details["data"].payloads[0].data)  # written by the SDK, plain
+    name = str(meta.get("activity_type", "activity"))
+    if attrs.HasField("failure"):
+        add(ev, "problem", f"activity {name} failed for good ({_failure_type(attrs.failure)})")
+        return
+    attempts = int(meta.get("attempt", 1))
+    if attempts > 1:  # the failed attempts' errors are in the worker's log, not in history
+        add(ev, "problem", f"activity {name} failed {attempts - 1} time(s) before it succeeded")
+    if not name.startswith("persist_") or "result" not in attrs.details:
+        return
+    (receipt,) = await converter.decode(attrs.details["result"].payloads, [StepReceipt])
+    add(
+        ev,
+        "step",
+        _receipt_text(receipt),
+        at=receipt.occurred_at,
+        step=receipt.step.value,
+        actor_id=receipt.actor.principal_id,
+        actor_role=receipt.actor.role,
+    )
 
 
 def _failure_type(failure: Failure) -> str:

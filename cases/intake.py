@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.case import SYSTEM, Actor, CaseInput, CaseState, IntakeRequest
@@ -45,11 +45,11 @@ def new_case_input(
     )
 
 
-async def start_case(
-    client: Client, task_queue: str, case: CaseInput
-) -> WorkflowHandle[MediationCaseWorkflow, CaseState]:
-    """Start the case's workflow; a concurrent duplicate start joins the running one."""
-    return await client.start_workflow(
+async def start_case(client: Client, task_queue: str, case: CaseInput) -> CaseState:
+    """Start the case's workflow and answer with the case once it is registered, screened
+    and routed (update-with-start: one request). The same case again (a retried intake)
+    joins the running workflow, and its registration Update, by id, answers once."""
+    start = WithStartWorkflowOperation(
         MediationCaseWorkflow.run,
         case,
         id=workflow_id_for(case.case_id),
@@ -57,3 +57,9 @@ async def start_case(
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
+    state: CaseState = await client.execute_update_with_start_workflow(
+        MediationCaseWorkflow.registration,
+        start_workflow_operation=start,
+        id=f"registration-{case.case_id}",
+    )
+    return state

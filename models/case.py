@@ -225,6 +225,40 @@ class StepRecord(Strict):
     intake: CaseInput | None = None  # only on the intake step: creates the case and parties
 
 
+class StepReceipt(Strict):
+    """What a persisted step leaves in the case's history. A local activity's marker keeps
+    its result, not its input, so this is what tells the step to operators and auditors
+    (GET /cases/{id}/history): which step, when, on whose command, and the case's standing
+    after it. Nothing personal: staff names and ids, levels, outcomes."""
+
+    step: Step
+    seq: int
+    occurred_at: datetime
+    actor: Actor
+    written: bool  # False: it had been written before (a retry or a replay)
+    status: CaseStatus
+    risk_level: RiskLevel
+    outcome: Outcome | None = None
+    assignment: Assignment | None = None
+    result: str | None = None  # a follow-up visit's result
+
+    @classmethod
+    def of(cls, record: StepRecord, written: bool) -> StepReceipt:
+        s = record.state
+        return cls(
+            step=record.step,
+            seq=record.seq,
+            occurred_at=record.occurred_at,
+            actor=record.actor,
+            written=written,
+            status=s.status,
+            risk_level=s.risk_level,
+            outcome=s.outcome,
+            assignment=s.assignment,
+            result=record.detail.get("result"),
+        )
+
+
 # --- activities' other inputs and results -------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 
-from cases.intake import new_case_input, start_case
+from cases.intake import new_case_input, start_case, workflow_id_for
 from models.case import Actor, CaseState, IntakeRequest, PartyIn, Strict
 from models.commands import AcceptBody, Action, command_input
 from models.enums import CaseStatus, Channel, DisputeType, PartyRole, RiskFlag, Role
@@ -51,8 +51,10 @@ def intake(
 async def open_case(
     client: Client, task_queue: str, req: IntakeRequest, policy: Policy
 ) -> WorkflowHandle[Any, CaseState]:
+    """Start a case as intake does (answering once it is routed); its workflow's handle."""
     case = new_case_input(req, policy, idempotency_key=f"test-{uuid.uuid4()}")
-    return await start_case(client, task_queue, case)
+    await start_case(client, task_queue, case)
+    return client.get_workflow_handle(workflow_id_for(case.case_id), result_type=CaseState)
 
 
 async def state_of(handle: WorkflowHandle[Any, CaseState]) -> CaseState:

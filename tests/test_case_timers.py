@@ -134,7 +134,14 @@ async def test_red_risk_alerts_first_reescalates_and_proceeds_once_acknowledged(
 async def test_unaccepted_cases_are_rerouted_then_handed_to_supervisors(
     client: Client, task_queue: str, engine: Engine, fast_policy: Policy
 ) -> None:
-    policy = fast_policy.model_copy(update={"acceptance_timeout": timedelta(seconds=3)})
+    # R5's 15 days count from the first assignment: long enough here not to end the case
+    # between the supervisor's assignment and the end of the test.
+    policy = fast_policy.model_copy(
+        update={
+            "acceptance_timeout": timedelta(seconds=3),
+            "labor_mediation_deadline": timedelta(minutes=1),
+        }
+    )
     h = await open_case(
         client, task_queue, intake(DisputeType.labor, "合阳城街道", None, summary="欠薪"), policy
     )

@@ -58,8 +58,29 @@ class ScreensBeforeRecording(MediationCaseWorkflow):
         await self.ledger.record(Step.intake, inp.registered_by, intake=inp)
 
 
+@workflow.defn(name="MediationCaseWorkflow", sandboxed=False)
+class RecordsAnotherStepFirst(MediationCaseWorkflow):
+    """The intake recorded under the screening step's type: the same result type (bool), so
+    only the activity type tells them apart."""
+
+    @workflow.run
+    async def run(self, inp: CaseInput) -> CaseState:
+        return await super().run(inp)
+
+    async def _register(self, inp: CaseInput) -> None:
+        await self.ledger.record(Step.risk_screening, inp.registered_by, intake=inp)
+        await self._screen_risk()
+
+
 async def test_the_gate_fails_when_two_steps_are_swapped() -> None:
     histories = committed_histories()
+    sets = {h.workflow_id.split("/")[0] for h in histories}
+    assert any(s.endswith("local-steps") for s in sets), "no history with local activities"
+    # With local activities the swapped results may fail to decode before the activity
+    # types are compared: either way, every case fails to replay.
     failures = await replay_failures([ScreensBeforeRecording], histories)
     assert len(failures) == len(histories)  # every case starts with those two steps
+    failures = await replay_failures([RecordsAnotherStepFirst], histories)
+    assert len(failures) == len(histories)
     assert all("nondeterminism" in f.lower() for f in failures), failures[:2]
+    assert all("persist_intake" in f for f in failures), failures[:2]

@@ -68,6 +68,7 @@ class MediationCaseWorkflow:
         self.labor_notice_due: datetime | None = None  # R5: 15 days from the labor body's receipt
         self.risk_watch: asyncio.Task[None] | None = None
         self.background: list[asyncio.Task[None]] = []  # watchers, kept referenced
+        self.registered = False  # screened and routed (or closed, or with the supervisor)
 
     # --- the main line ----------------------------------------------------------------------
 
@@ -75,6 +76,7 @@ class MediationCaseWorkflow:
     async def run(self, inp: CaseInput) -> CaseState:
         async with self.lock:
             await self._register(inp)
+            self.registered = True
         phases = {
             CaseStatus.awaiting_acceptance: self._await_acceptance,
             CaseStatus.awaiting_supervisor: self._await_supervisor,
@@ -379,6 +381,12 @@ class MediationCaseWorkflow:
         async with self._command(Action.risk_ack, inp):
             self.state.risk_alert_open = False
             await self.ledger.record(Step.risk_acknowledged, inp.actor, detail={"note": inp.note})
+        return self._view()
+
+    @workflow.update
+    async def registration(self) -> CaseState:
+        """Intake's answer (sent with the start): the case once screened and routed."""
+        await workflow.wait_condition(lambda: self.registered)
         return self._view()
 
     @workflow.query

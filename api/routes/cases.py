@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from sqlalchemy import func
 from sqlmodel import col, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from api.access import (
     MAY_INTAKE,
@@ -19,7 +20,7 @@ from api.access import (
     scope_filter,
     sees_personal_data,
 )
-from api.cases import load_case, present, readable_case, wait_for_row
+from api.cases import load_case, present, readable_case
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.problems import error_responses
 from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
@@ -52,8 +53,10 @@ async def intake(
     response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> CaseOut:
-    """Register a dispute and start its workflow. The same `Idempotency-Key` always names the
-    same case: a repeat answers 200 with it, even after the case has closed."""
+    """Register a dispute and start its workflow; answer once the case is registered,
+    screened and routed (its status and assignment, as the store now holds them). The same
+    `Idempotency-Key` always names the same case: a repeat answers 200 with it, even after
+    the case has closed."""
     require_role(principal, MAY_INTAKE, "register cases")
     remember_names(p.name for p in body.parties)
     if idempotency_key:
@@ -62,13 +65,22 @@ async def intake(
         )
         if seen is not None:
             response.status_code = 200
-            return await present(rt, principal, seen)
+            if seen.status != CaseStatus.registered.value:
+                return await present(rt, principal, seen)
+            # A retry while the first request's case is still being routed: the start below
+            # joins that workflow, and its registration Update (same id) answers when routed.
     case = new_case_input(body, rt.policy, idempotency_key, actor_of(principal))
+    state = None
     try:
-        await start_case(rt.client, rt.settings.task_queue, case)
+        state = await start_case(rt.client, rt.settings.task_queue, case)
     except WorkflowAlreadyStartedError:
-        pass  # the key's case ran and closed already: its row answers below
-    return await present(rt, principal, await wait_for_row(rt, case.case_id))
+        response.status_code = 200  # the key's case ran and closed already: its row answers
+    except RPCError:
+        raise HTTPException(503, "the workflow service is not reachable; try again") from None
+    row = await rt.db(lambda s: load_case(s, case.case_id))
+    if row is None:  # the intake step is persisted before registration answers
+        raise HTTPException(503, "the case is not recorded yet; retry with the same key")
+    return await present(rt, principal, row, state)
 
 
 @router.get("", response_model=CasePage)
