@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test lint pytest clean histories rehearse
+.PHONY: install up test lint pytest clean histories rehearse bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,9 @@ REHEARSE_CASES ?= 120
 REHEARSE_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 rehearse: $(STAMP)
 	$(BIN)/mediation rehearse --cases $(REHEARSE_CASES) --admin-url $(REHEARSE_DB)
+
+## Throughput as a ratio to bare Temporal in the same run, latencies, CPU per case, worker
+## memory with open cases (var/bench/<ts>.json). E.g. BENCH_ARGS='--postgres --list-rows 100000'.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
