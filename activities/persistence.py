@@ -22,7 +22,8 @@ def _persist_activity(store: CaseStore, step: Step) -> Callable[..., Any]:
         if record.step is not step:
             raise ValueError(f"{step.activity_name} got a {record.step.value} record")
         written = store.record_step(record)
-        activity.logger.info(
+        # DEBUG: the workflow's own line for the step ("case step …") is the INFO one.
+        activity.logger.debug(
             "persisted %s seq %d%s",
             step.value,
             record.seq,

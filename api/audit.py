@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from sqlalchemy import insert
 
-from core.db import session_scope
 from models.tables import AuditLog, utcnow
 
 
@@ -27,20 +27,22 @@ def install(app: FastAPI) -> None:
         template = getattr(route, "path", "(no route)")
         principal = getattr(request.state, "principal", None)
         case_id = str(request.scope.get("path_params", {}).get("case_id", ""))[:64] or None
-        entry = AuditLog(
-            at=utcnow(),
-            principal_id=principal.id if principal else None,
-            role=principal.role.value if principal else None,
-            action=f"{request.method} {template}"[:64],
-            resource=request.url.path[:200],
-            case_id=case_id,
-            status_code=response.status_code,
-        )
+        entry = {
+            "at": utcnow(),
+            "principal_id": principal.id if principal else None,
+            "role": principal.role.value if principal else None,
+            "action": f"{request.method} {template}"[:64],
+            "resource": request.url.path[:200],
+            "case_id": case_id,
+            "status_code": response.status_code,
+        }
         engine = request.app.state.runtime.engine
 
         def write() -> None:
-            with session_scope(engine) as session:
-                session.add(entry)
+            # Before the answer leaves, as a Core insert: the ORM's unit of work cost more
+            # than the row itself.
+            with engine.begin() as conn:
+                conn.execute(insert(AuditLog.__table__).values(**entry))  # type: ignore[attr-defined]
 
         await asyncio.to_thread(write)
         return response

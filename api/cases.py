@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from api.access import (
@@ -23,7 +24,12 @@ from models.case import CaseState
 from models.tables import Case, Party
 
 
-def load_case(session: Session, case_id: str) -> Case | None:
+def load_case(session: Session, case_id: str, *, scope_only: bool = False) -> Case | None:
+    """The case's row; `scope_only` leaves its state, policy and summary (JSON and text
+    that a command's route never reads: it answers with the state its Update returned)."""
+    if scope_only:
+        heavy = (defer(Case.state), defer(Case.policy), defer(Case.summary))  # type: ignore[arg-type]
+        return session.get(Case, case_id, options=heavy)
     return session.get(Case, case_id)
 
 

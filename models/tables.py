@@ -58,25 +58,45 @@ class Mediator(SQLModel, table=True):
     active: bool = True
 
 
+LIST_FILTERS = (
+    "dispute_type",
+    "mediator_id",
+    "org_id",
+    "risk_level",
+    "status",
+    "town",
+    "overdue",
+    "non_public",
+)
+
+
 class Case(SQLModel, table=True):
-    """Read model of a case; the workflow is the source of truth while the case is open."""
+    """Read model of a case (DESIGN §6): every persisted step writes its full state here."""
 
     __tablename__ = "cases"
+    # The list filters on each of these and orders by (created_at DESC, id): migration 0004.
+    __table_args__ = (
+        Index("ix_cases_listing", "created_at", "id"),
+        *(
+            Index(f"ix_cases_{column}_listing", column, "created_at", "id")
+            for column in LIST_FILTERS
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     case_no: str = Field(unique=True, max_length=32)
     workflow_id: str = Field(unique=True, max_length=80)
     idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
-    status: str = Field(max_length=32, index=True)
-    dispute_type: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=32)
+    dispute_type: str = Field(max_length=16)
     channel: str = Field(max_length=32)
-    risk_level: str = Field(max_length=8, index=True)
-    town: str = Field(max_length=64, index=True)
+    risk_level: str = Field(max_length=8)
+    town: str = Field(max_length=64)
     community: str | None = Field(default=None, max_length=64)
     summary: str = Field(default="")
     non_public: bool = False
-    org_id: str | None = Field(default=None, max_length=64, index=True)
-    mediator_id: str | None = Field(default=None, max_length=64, index=True)
+    org_id: str | None = Field(default=None, max_length=64)
+    mediator_id: str | None = Field(default=None, max_length=64)
     outcome: str | None = Field(default=None, max_length=32)
     overdue: bool = False
     acceptance_due: datetime | None = _ts()

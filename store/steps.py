@@ -66,9 +66,11 @@ class CaseStore:
                 },
                 ["case_id", "seq"],
             )
-            session.execute(
-                update(Case)
-                .where(Case.id == state.case_id, Case.last_seq < record.seq)  # type: ignore[arg-type]
+            table = Case.__table__  # type: ignore[attr-defined]
+            cases = table.c
+            session.execute(  # a Core statement: the ORM's bulk-update machinery is not needed
+                update(table)
+                .where(cases.id == state.case_id, cases.last_seq < record.seq)
                 .values(**_case_columns(state))
             )
             for n in record.notifications:

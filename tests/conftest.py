@@ -138,11 +138,16 @@ async def task_queue(
 ) -> AsyncIterator[str]:
     """A real worker on a fresh task queue for this test; yields the queue's name.
 
-    Every test using it runs twice: with the workflow cache, and with
-    `max_cached_workflows=0`, where every workflow task replays the history from the start.
+    Every test using it runs twice: with the workflow cache and without the sandbox, as
+    production runs; and with `max_cached_workflows=0`, where every workflow task replays
+    the history from the start, inside Temporal's sandbox, which fails a workflow that
+    calls anything nondeterministic.
     """
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    worker = build_worker(client, engine, TEST_KEYRING, queue, activity_executor, request.param)
+    cached = request.param > 0
+    worker = build_worker(
+        client, engine, TEST_KEYRING, queue, activity_executor, request.param, sandboxed=not cached
+    )
     async with worker:
         yield queue
         if RECORD_HISTORIES and request.param:

@@ -24,7 +24,9 @@ async def test_workflow_and_activity_lines_carry_ids(
 ) -> None:
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
-    configure_logging("json", "INFO")  # here, so its handler writes to what capfd captures
+    # Here, so its handler writes to what capfd captures; DEBUG shows the persistence
+    # activities' own lines (at INFO the workflow's line per step stands for them).
+    configure_logging("json", "DEBUG")
     try:
         handle = await open_case(client, task_queue, intake(), fast_policy)
         await eventually(handle, lambda s: s.status is CaseStatus.awaiting_acceptance)

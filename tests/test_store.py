@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from core.db import make_engine
 from models.enums import OrgKind
-from models.tables import ApiPrincipal, Mediator, Organization
+from models.tables import LIST_FILTERS, ApiPrincipal, Mediator, Organization
 from store.migrate import downgrade, upgrade
 from store.principals import hash_token
 from store.seed import ORGS, seed
@@ -38,8 +38,12 @@ def test_migrations_create_every_table_and_run_twice(db_url: str) -> None:
         assert TABLES <= set(insp.get_table_names())
         uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("case_events")}
         assert ("case_id", "seq") in uniques
+        # Every filter of GET /cases has an index in the list's order (0004).
+        indexes = {i["name"]: i["column_names"] for i in insp.get_indexes("cases")}
+        for column in LIST_FILTERS:
+            assert indexes[f"ix_cases_{column}_listing"] == [column, "created_at", "id"]
         with eng.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     finally:
         eng.dispose()
 

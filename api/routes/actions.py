@@ -62,7 +62,9 @@ def _make_route(action: Action, body_type: type[Strict]) -> None:
         principal: PrincipalDep,
     ) -> CaseOut:
         require_action(principal, action)
-        case = require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
+        case = require_readable(
+            principal, await rt.db(lambda s: load_case(s, case_id, scope_only=True))
+        )
         if action in MEDIATION_ACTIONS:
             require_own_assignment(principal, case)
         _check_body(body, principal)
@@ -83,7 +85,9 @@ def _make_route(action: Action, body_type: type[Strict]) -> None:
                 raise HTTPException(409, "the case is closed") from None
             raise HTTPException(503, "the workflow service is not reachable; try again") from None
         return await rt.db(
-            lambda s: case_out(s, principal, load_case(s, case_id) or case, state, rt.keyring)
+            lambda s: case_out(
+                s, principal, load_case(s, case_id, scope_only=True) or case, state, rt.keyring
+            )
         )
 
     run_command.__name__ = f"case_{action.update_name}"
