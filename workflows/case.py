@@ -126,7 +126,8 @@ class MediationCaseWorkflow:
             await self._to_supervisor("routing attempts exhausted (R12)")
             return
         s = self.state
-        decision = await run_activity("route_case", route_request(self.input, s), RouteDecision)
+        request = route_request(self.input, s)
+        decision = await run_activity("route_case", request, RouteDecision, decision=True)
         if decision.assignment is None:
             await self._to_supervisor(decision.reason)
             return

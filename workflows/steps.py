@@ -165,20 +165,34 @@ def route_request(inp: CaseInput, state: CaseState) -> RouteRequest:
 # order, but executed inside the workflow task instead of one server round trip each (a
 # command is one workflow task). Cases started before keep their scheduled activities.
 LOCAL_STEPS = "local-steps-2026-11"
+# A local activity's result is kept only when its workflow task completes: a worker that
+# dies before that runs the task again from the start, and the steps again. That is safe
+# for what comes out the same every time (a write of the same step, a screening, a lookup),
+# not for routing, which weighs the mediators' current load: a second run can pick another
+# mediator while the first one's assignment step is already in the store (the crash test
+# caught two assignment notices). Since this patch routing is a scheduled activity again,
+# its decision in history before anything is written from it.
+DURABLE_ROUTING = "durable-routing-2026-11"
 
 
-async def run_activity(name: str, arg: Any, result_type: type[T] | None) -> T:
+async def run_activity(
+    name: str, arg: Any, result_type: type[T] | None, *, decision: bool = False
+) -> T:
     """One activity with the case's timeout and retry policy. Every step is short (a store
-    write, a roster read, a screening), idempotent, and needs no worker of its own."""
-    if workflow.patched(LOCAL_STEPS):
-        local: T = await workflow.execute_local_activity(
+    write, a roster read, a screening), idempotent, and needs no worker of its own; a
+    `decision` that may come out differently when run again is kept in history first."""
+    local = workflow.patched(LOCAL_STEPS)
+    if local and decision and workflow.patched(DURABLE_ROUTING):
+        local = False
+    if local:
+        answer: T = await workflow.execute_local_activity(
             name,
             arg,
             result_type=result_type,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
-        return local
+        return answer
     result: T = await workflow.execute_activity(
         name,
         arg,
