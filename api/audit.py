@@ -7,42 +7,52 @@ strings, where personal data may travel.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy import insert
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.tables import AuditLog, utcnow
 
 
 def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def audit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if not request.url.path.startswith(("/api/", "/codec/")):
-            return response
-        route = request.scope.get("route")
-        template = getattr(route, "path", "(no route)")
-        principal = getattr(request.state, "principal", None)
-        case_id = str(request.scope.get("path_params", {}).get("case_id", ""))[:64] or None
-        entry = {
-            "at": utcnow(),
-            "principal_id": principal.id if principal else None,
-            "role": principal.role.value if principal else None,
-            "action": f"{request.method} {template}"[:64],
-            "resource": request.url.path[:200],
-            "case_id": case_id,
-            "status_code": response.status_code,
-        }
-        engine = request.app.state.runtime.engine
+    app.add_middleware(AuditMiddleware)
 
-        def write() -> None:
-            # Before the answer leaves, as a Core insert: the ORM's unit of work cost more
-            # than the row itself.
-            with engine.begin() as conn:
-                conn.execute(insert(AuditLog.__table__).values(**entry))  # type: ignore[attr-defined]
 
-        await asyncio.to_thread(write)
-        return response
+class AuditMiddleware:
+    """Plain ASGI: Starlette's `@app.middleware("http")` runs every request through a task
+    and memory streams, which cost more than the audit itself (py-spy, make bench)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(("/api/", "/codec/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def audited(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # Written before the answer leaves: no answer without its audit row.
+                await asyncio.to_thread(_write, scope, message["status"])
+            await send(message)
+
+        await self.app(scope, receive, audited)
+
+
+def _write(scope: Scope, status: int) -> None:
+    template = getattr(scope.get("route"), "path", "(no route)")
+    principal = scope.get("state", {}).get("principal")
+    case_id = str(scope.get("path_params", {}).get("case_id", ""))[:64] or None
+    entry = {
+        "at": utcnow(),
+        "principal_id": principal.id if principal else None,
+        "role": principal.role.value if principal else None,
+        "action": f"{scope['method']} {template}"[:64],
+        "resource": scope["path"][:200],
+        "case_id": case_id,
+        "status_code": status,
+    }
+    engine = scope["app"].state.runtime.engine
+    with engine.begin() as conn:  # a Core insert: the ORM's unit of work cost more
+        conn.execute(insert(AuditLog.__table__).values(**entry))  # type: ignore[attr-defined]

@@ -7,13 +7,14 @@ a browser, the cookie that `/codec/login` sets. CORS answers the Temporal UI's o
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Cookie, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import Principal, RuntimeDep, principal_from_token
@@ -105,26 +106,40 @@ async def login(request: Request, rt: RuntimeDep) -> Response:
 
 def install(app: FastAPI, ui_origins: list[str]) -> None:
     """CORS for /codec only, and only for the Temporal UI's origins."""
+    app.add_middleware(CodecCors, ui_origins=ui_origins)
 
-    @app.middleware("http")
-    async def codec_cors(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        origin = request.headers.get("origin")
-        if not request.url.path.startswith("/codec/") or origin not in ui_origins:
-            return await call_next(request)
-        headers: dict[str, Any] = {
+
+class CodecCors:
+    """Plain ASGI, as the audit's (api/audit.py)."""
+
+    def __init__(self, app: ASGIApp, ui_origins: list[str]) -> None:
+        self.app, self.ui_origins = app, ui_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/codec/"):
+            await self.app(scope, receive, send)
+            return
+        origin = Headers(scope=scope).get("origin")
+        if origin not in self.ui_origins:
+            await self.app(scope, receive, send)
+            return
+        headers: dict[str, str] = {
             "Access-Control-Allow-Origin": origin,
             "Access-Control-Allow-Credentials": "true",
             "Vary": "Origin",
         }
-        if request.method == "OPTIONS":
+        if scope["method"] == "OPTIONS":
             headers |= {
                 "Access-Control-Allow-Methods": "POST, OPTIONS",
                 "Access-Control-Allow-Headers": ALLOWED_HEADERS,
                 "Access-Control-Max-Age": "600",
             }
-            return Response(status_code=204, headers=headers)
-        response = await call_next(request)
-        response.headers.update(headers)
-        return response
+            await Response(status_code=204, headers=headers)(scope, receive, send)
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(headers)
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
