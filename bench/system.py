@@ -3,7 +3,6 @@ worker → API), in a fresh data dir on free loopback ports, and stopped again."
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -15,14 +14,13 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine, text
-from temporalio.client import Client
 
 from core.crypto import Keyring
 from core.db import make_engine
 from core.temporal import free_loopback_port
 from models.enums import Role
 from ops.children import Child
-from ops.devserver import start_dev_command
+from ops.devserver import start_dev_command, wait_until_serving
 from store.migrate import upgrade
 from store.principals import create_principal
 from store.seed import ORGS, seed
@@ -58,23 +56,6 @@ class System:
         child = self.children.pop(name, None)
         if child is not None:
             child.stop()
-
-
-def _wait_temporal(target: str, child: Child, seconds: float = 60) -> None:
-    async def probe() -> None:
-        client = await Client.connect(target)
-        await client.service_client.check_health()
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not child.alive():
-            raise RuntimeError("the Temporal dev server exited during start-up (see its log)")
-        try:
-            asyncio.run(probe())
-            return
-        except Exception:
-            time.sleep(0.5)
-    raise RuntimeError(f"Temporal did not answer at {target} within {seconds:.0f}s")
 
 
 def _wait_ready(url: str, children: list[Child], seconds: float = 90) -> None:
@@ -139,7 +120,7 @@ def running_system(
             dev += ["--dynamic-config-value", value]
         temporal = system.spawn("temporal", dev)
         say(f"Temporal dev server on {temporal_target} (data: {run_dir})")
-        _wait_temporal(temporal_target, temporal)
+        wait_until_serving(temporal_target, temporal)
         upgrade(db_url)
         orgs, mediators = seed(engine)
         with engine.begin() as conn:

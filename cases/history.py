@@ -69,11 +69,6 @@ def _at(event: HistoryEvent) -> datetime:
     return event.event_time.ToDatetime(tzinfo=UTC)
 
 
-def _step_text(record: StepRecord) -> str:
-    """A step of an older history: its scheduled activity's input."""
-    return _receipt_text(StepReceipt.of(record, written=True))
-
-
 def _receipt_text(receipt: StepReceipt) -> str:
     step, a = receipt.step.value, receipt.assignment
     if step == "assignment" and a is not None:
@@ -119,15 +114,7 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
             activities[ev.event_id] = name
             if name.startswith("persist_"):
                 (rec,) = await converter.decode(a2.input.payloads, [StepRecord])
-                add(
-                    ev,
-                    "step",
-                    _step_text(rec),
-                    at=rec.occurred_at,
-                    step=rec.step.value,
-                    actor_id=rec.actor.principal_id,
-                    actor_role=rec.actor.role,
-                )
+                _add_step(ev, add, StepReceipt.of(rec, written=True))
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             a3 = ev.activity_task_started_event_attributes
             if a3.attempt > 1:
@@ -203,6 +190,12 @@ async def _local_activity(ev: HistoryEvent, converter: DataConverter, add: Any) 
     if not name.startswith("persist_") or "result" not in attrs.details:
         return
     (receipt,) = await converter.decode(attrs.details["result"].payloads, [StepReceipt])
+    _add_step(ev, add, receipt)
+
+
+def _add_step(ev: HistoryEvent, add: Any, receipt: StepReceipt) -> None:
+    """A step, whether told by its scheduled activity's input (older histories) or by its
+    local activity's result."""
     add(
         ev,
         "step",

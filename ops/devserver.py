@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from models.search_attributes import cli_registrations
+from ops.children import Child
 
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 DYNAMIC_CONFIG = (
@@ -74,3 +75,27 @@ def start_dev_command(
     if codec_endpoint:
         cmd += ["--ui-codec-endpoint", codec_endpoint]
     return cmd
+
+
+def wait_until_serving(target: str, child: Child, seconds: float = 60) -> None:
+    """Block until the dev server started as `child` answers a health check at `target`;
+    fail early, with a pointer to its log, if it exits instead."""
+    import asyncio
+    import time
+
+    from temporalio.client import Client
+
+    async def probe() -> None:
+        client = await Client.connect(target)
+        await client.service_client.check_health()
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError("the Temporal dev server exited during start-up (see its log)")
+        try:
+            asyncio.run(probe())
+            return
+        except Exception:
+            time.sleep(0.5)
+    raise RuntimeError(f"Temporal did not answer at {target} within {seconds:.0f}s")

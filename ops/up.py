@@ -14,11 +14,11 @@ import urllib.request
 
 from rich.console import Console
 
-from core.crypto import Keyring, ensure_dev_keyring
+from core.crypto import ensure_dev_keyring
 from core.db import make_engine
 from core.settings import Settings
 from ops.children import Child
-from ops.devserver import start_dev_command
+from ops.devserver import start_dev_command, wait_until_serving
 from store.migrate import upgrade
 from store.seed import seed
 
@@ -40,36 +40,13 @@ def _wait_http(url: str, what: str, child: Child, seconds: float = 60) -> None:
     raise RuntimeError(f"{what} did not answer at {url} within {seconds:.0f}s")
 
 
-def _wait_temporal(settings: Settings, keyring: Keyring, child: Child, seconds: float = 60) -> None:
-    import asyncio
-
-    from core.temporal import connect
-
-    async def probe() -> None:
-        client = await connect(settings, keyring)
-        await client.service_client.check_health()
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not child.alive():
-            raise RuntimeError("the Temporal dev server exited during start-up (see its log)")
-        try:
-            asyncio.run(probe())
-            return
-        except Exception:
-            time.sleep(0.5)
-    raise RuntimeError(
-        f"Temporal did not answer at {settings.temporal_target} within {seconds:.0f}s"
-    )
-
-
 def run_up(settings: Settings) -> int:
     data = settings.data_dir.resolve()
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     if settings.keys is None:
         ensure_dev_keyring(data)  # the worker and API read it from the data dir
-    keyring = settings.keyring()
+    settings.keyring()  # a bad keyring fails here, before anything starts
     env = {
         **os.environ,
         "MEDIATION_DATA_DIR": str(data),
@@ -102,7 +79,7 @@ def run_up(settings: Settings) -> int:
             env,
         )
         children.append(temporal)
-        _wait_temporal(settings, keyring, temporal)
+        wait_until_serving(settings.temporal_target, temporal)
         console.print("[bold]Migrating and seeding[/] the case store")
         upgrade(settings.db_url)
         engine = make_engine(settings.db_url)

@@ -184,16 +184,8 @@ async def run_activity(
     local = workflow.patched(LOCAL_STEPS)
     if local and decision and workflow.patched(DURABLE_ROUTING):
         local = False
-    if local:
-        answer: T = await workflow.execute_local_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
-        return answer
-    result: T = await workflow.execute_activity(
+    execute: Any = workflow.execute_local_activity if local else workflow.execute_activity
+    result: T = await execute(
         name,
         arg,
         result_type=result_type,
