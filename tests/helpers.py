@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from cases.intake import new_case_input, start_case, workflow_id_for
 from models.case import Actor, CaseState, IntakeRequest, PartyIn, Strict
@@ -69,17 +70,23 @@ async def eventually(
     within: float = 30,
     what: str = "condition",
 ) -> CaseState:
-    """Poll the live state until `pred` holds; fails with the last state seen."""
+    """Poll the live state until `pred` holds; fails with the last state seen. A query
+    needs a live worker: one that times out (the worker killed mid-task, in the crash test)
+    is a poll that saw nothing, not a failure."""
     deadline = time.monotonic() + within
-    state = await state_of(handle)
-    while not pred(state):
+    state: CaseState | None = None
+    while True:
+        try:
+            state = await state_of(handle)
+        except RPCError as exc:
+            if exc.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+                raise
+        if state is not None and pred(state):
+            return state
         if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out waiting for {what}; last state: {state.status} {state.outcome}"
-            )
+            last = f"{state.status} {state.outcome}" if state else "none (queries timed out)"
+            raise AssertionError(f"timed out waiting for {what}; last state: {last}")
         await asyncio.sleep(0.2)
-        state = await state_of(handle)
-    return state
 
 
 def case_id(handle: WorkflowHandle[Any, Any]) -> str:
