@@ -77,7 +77,8 @@ async def intake(
         response.status_code = 200  # the key's case ran and closed already: its row answers
     except RPCError:
         raise HTTPException(503, "the workflow service is not reachable; try again") from None
-    row = await rt.db(lambda s: load_case(s, case.case_id))
+    # With the registration's state in hand, the row is only needed for scope and parties.
+    row = await rt.db(lambda s: load_case(s, case.case_id, scope_only=state is not None))
     if row is None:  # the intake step is persisted before registration answers
         raise HTTPException(503, "the case is not recorded yet; retry with the same key")
     return await present(rt, principal, row, state)
