@@ -7,36 +7,17 @@ from sqlalchemy import ColumnElement, and_, false, true
 
 from api.deps import Principal
 from models.case import Actor
-from models.commands import Action
+from models.commands import MAY_ACT, Action
 from models.enums import Role
 from models.tables import Case
 
-MEDIATION_ACTIONS = {
-    Action.accept,
-    Action.decline,
-    Action.sessions,
-    Action.agreement,
-    Action.judicial_confirmation,
-    Action.extend,
-    Action.terminate,
-    Action.refuse,
-    Action.follow_ups,
-    Action.reopen,
-    Action.risk,
-}
-MAY_ACT: dict[Role, frozenset[Action]] = {
-    Role.officer: frozenset({Action.reject, Action.withdraw, Action.risk_ack}),
-    Role.mediator: frozenset(MEDIATION_ACTIONS),
-    Role.supervisor: frozenset(Action),
-    Role.admin: frozenset(),
-}
 MAY_INTAKE = {Role.officer, Role.supervisor}
 MAY_SEE_STATS = {Role.officer, Role.supervisor}
 MAY_READ_CASES = {Role.officer, Role.mediator, Role.supervisor}
 
 
 def actor_of(p: Principal) -> Actor:
-    return Actor(principal_id=p.id, role=p.role, org_id=p.org_id)
+    return Actor(principal_id=p.id, role=p.role, org_id=p.org_id, mediator_id=p.mediator_id)
 
 
 def require_role(p: Principal, allowed: set[Role] | frozenset[Role], what: str) -> None:
@@ -46,7 +27,7 @@ def require_role(p: Principal, allowed: set[Role] | frozenset[Role], what: str) 
 
 def require_action(p: Principal, action: Action) -> None:
     if action not in MAY_ACT[p.role]:
-        raise HTTPException(403, f"a {p.role.value} may not '{action.value}' a case")
+        raise HTTPException(403, f"the {p.role.value} role may not '{action.value}' a case")
 
 
 def read_scope(p: Principal) -> dict[str, object] | None:

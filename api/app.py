@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import audit, codec, metrics, problems
+from api import audit, codec, limits, metrics, problems
 from api.deps import Runtime
 from api.routes import actions, cases, health, history, roster, stats
 from core.db import make_engine
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         lifespan=lifespan,
     )
     problems.install(app)
+    limits.install(app)
     audit.install(app)
     metrics.install(app)
     codec.install(app, settings.temporal_ui_origins or [])

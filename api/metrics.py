@@ -38,6 +38,12 @@ class HttpMetrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+        self.unhandled = Counter(
+            "mediation_http_unhandled_errors",
+            "Requests that failed with an error no route handles (answered 500), by its type.",
+            ["type"],
+            registry=self.registry,
+        )
 
 
 def install(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM = "application/problem+json"
 TITLES = {
@@ -16,7 +18,9 @@ TITLES = {
     401: "Not authenticated",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     422: "Invalid request",
     500: "Internal server error",
     503: "Service unavailable",
@@ -28,8 +32,12 @@ DESCRIPTIONS = {
     403: "your role may not do this",
     404: "no such case, or outside your scope",
     409: "not possible in the case's current state (the detail says why)",
+    413: "the request body is larger than 64 KiB",
     422: "the request does not match the contract (the errors say where)",
-    503: "a dependency (database or Temporal) is not available; try again",
+    503: (
+        "a dependency (database or Temporal) is not available, or the command did not finish "
+        "in time; try again after `Retry-After` seconds (with the same Idempotency-Key)"
+    ),
 }
 
 
@@ -63,7 +71,14 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+RETRY_AFTER = "2"  # seconds: long enough for a restarting worker or a busy case
+
+
+def problem(
+    status: int, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """The answer, with the headers its status needs: `WWW-Authenticate` on 401,
+    `Retry-After` on 503, and whatever the error carried (`Allow` on 405)."""
     body = {
         "type": "about:blank",
         "title": TITLES.get(status, "Error"),
@@ -71,8 +86,12 @@ def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
         "detail": detail,
     }
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    needed = dict(headers or {})
+    if status == 401:
+        needed.setdefault("WWW-Authenticate", "Bearer")
+    if status == 503:
+        needed.setdefault("Retry-After", RETRY_AFTER)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=needed)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -106,16 +125,40 @@ def _problem_media_type(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_at(request: Request) -> list[str]:
+    """Every method some route serves at this path: Starlette's own 405 names only the
+    first route that matched the path (RFC 9110 wants them all)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+
+
 def install(app: FastAPI) -> None:
     _problem_media_type(app)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            allow = ", ".join(_methods_at(request))
+            return problem(405, f"this resource answers {allow}", {"Allow": allow})
         if exc.status_code == 400:  # Starlette's answer to a body it cannot decode
             return problem(422, "the request body is not valid JSON", errors=[])
         if exc.status_code == 422:
-            return problem(422, str(exc.detail), errors=[])
-        return problem(exc.status_code, str(exc.detail))
+            return problem(422, str(exc.detail), exc.headers, errors=[])
+        return problem(exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(_request: Request, exc: Exception) -> JSONResponse:
+        """A bug or an outage nobody mapped: still problem+json, counted on /metrics by the
+        exception's class (never its message, which may quote data). Starlette logs it."""
+        app.state.http_metrics.unhandled.labels(type(exc).__name__).inc()
+        return problem(500, "the server failed to answer; the error is logged")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

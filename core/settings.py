@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = Field(
         default=None, description="the messaging gateway the webhook adapter POSTs to"
     )
+    command_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description=(
+            "seconds the API waits for a command's (or an intake's) workflow Update before it "
+            "answers 503 with Retry-After; the Update may still finish, and a retry with the "
+            "same Idempotency-Key gets its answer"
+        ),
+    )
     workflow_sandbox: bool = Field(
         default=False,
         description=(

@@ -70,7 +70,7 @@ class IntakeRequest(Strict):
     town: str = Field(min_length=1, max_length=64)
     community: str | None = Field(default=None, max_length=64)
     parties: list[PartyIn] = Field(min_length=2, max_length=500)
-    risk_flags: list[RiskFlag] = Field(default_factory=list)
+    risk_flags: list[RiskFlag] = Field(default_factory=list, max_length=len(RiskFlag))
     headcount: int | None = Field(default=None, ge=1, le=100000)
     claimed_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     non_public: bool = False
@@ -90,6 +90,7 @@ class Actor(Strict):
     principal_id: str = "system"
     role: Role | None = None
     org_id: str | None = None
+    mediator_id: str | None = None  # a mediator principal's own id (older histories: none)
 
 
 SYSTEM = Actor()

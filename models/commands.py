@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
 from models.case import SYSTEM, Actor, Strict
-from models.enums import FollowUpResult, RiskLevel
+from models.enums import FollowUpResult, RiskLevel, Role
 
 # Error types of a refused command, as the API maps them: the validator said no (409), or
 # the roster knows no such organisation or mediator (422).
@@ -46,7 +46,34 @@ class Action(StrEnum):
         return self.value.replace("-", "_").replace("/", "_")
 
 
+# Who may send which command (DESIGN §7). The API checks it before the Update, and the
+# workflow's validator again with the assignment, so a command that reaches Temporal some
+# other way is held to the same table.
+MEDIATION_ACTIONS = frozenset(
+    {
+        Action.accept,
+        Action.decline,
+        Action.sessions,
+        Action.agreement,
+        Action.judicial_confirmation,
+        Action.extend,
+        Action.terminate,
+        Action.refuse,
+        Action.follow_ups,
+        Action.reopen,
+        Action.risk,
+    }
+)
+MAY_ACT: dict[Role, frozenset[Action]] = {
+    Role.officer: frozenset({Action.reject, Action.withdraw, Action.risk_ack}),
+    Role.mediator: MEDIATION_ACTIONS,
+    Role.supervisor: frozenset(Action),
+    Role.admin: frozenset(),
+}
+
+
 Text = Field(min_length=1, max_length=2000)
+Name = Annotated[str, Field(min_length=1, max_length=100)]  # a person, as written down
 
 
 class AcceptBody(Strict):
@@ -66,7 +93,7 @@ class AssignBody(Strict):
 class SessionBody(Strict):
     held_at: datetime
     summary: str = Text
-    attendees: list[str] = Field(default_factory=list, max_length=100)
+    attendees: list[Name] = Field(default_factory=list, max_length=100)
 
 
 class AgreementBody(Strict):

@@ -50,8 +50,28 @@ class Policy(BaseModel):
         return self.acceptance_timeout_red if risk is RiskLevel.red else self.acceptance_timeout
 
 
+# The shortest duration a policy may set. Zero or less would fire a deadline at once and
+# spin a repeating reminder without pause; a second is what the demo policies use.
+SHORTEST = timedelta(seconds=1)
+
+
+def too_short(policy: Policy) -> list[str]:
+    """Each duration of `policy` below SHORTEST, as `key = value`, in the model's order.
+
+    Checked where a policy is loaded (worker and API start), not by the model itself: the
+    model also decodes the policy snapshots in running cases' histories, which must go on
+    replaying whatever a later release thinks of them."""
+    written = policy.model_dump(mode="json")  # durations as the file writes them: PT0S
+    return [
+        f"{key} = {written[key]}"
+        for key, value in policy
+        if isinstance(value, timedelta) and value < SHORTEST
+    ]
+
+
 def load_policy(path: Path | str | None) -> Policy:
-    """The built-in defaults when `path` is None, else the TOML file (unknown keys are errors)."""
+    """The built-in defaults when `path` is None, else the TOML file (unknown keys are
+    errors, and so is a duration under a second)."""
     if path is None:
         return Policy()
     try:
@@ -59,6 +79,13 @@ def load_policy(path: Path | str | None) -> Policy:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(f"cannot read policy file {path}: {exc}") from exc
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValueError as exc:
         raise PolicyError(f"invalid policy file {path}: {exc}") from exc
+    if short := too_short(policy):
+        raise PolicyError(
+            f"invalid policy file {path}: {'; '.join(short)}: every duration must be at "
+            f"least {int(SHORTEST.total_seconds())} second (zero would fire at once, or "
+            "repeat without pause)"
+        )
+    return policy

@@ -188,3 +188,18 @@ class ApiPrincipal(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=128)
     active: bool = True
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """An `Idempotency-Key` as its principal sent it (DESIGN §6): bound to the request it
+    first came with, and, for a command, to the answer that request got. Only digests: a
+    key is the client's string, and may say anything."""
+
+    __tablename__ = "idempotency_keys"
+
+    key_digest: str = Field(primary_key=True, max_length=64)  # of (principal, key)
+    principal_id: str = Field(max_length=64, index=True)
+    request_hash: str = Field(max_length=64)  # of (route, body)
+    case_id: str = Field(max_length=64, index=True)
+    answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -23,6 +23,18 @@ def _settings_and_logging():  # type: ignore[no-untyped-def]
     return settings
 
 
+def _check_policy(settings) -> None:  # type: ignore[no-untyped-def]
+    """A policy file the service cannot run under stops the process before it starts, with
+    the key at fault: cases would otherwise be started under it."""
+    from models.policy import PolicyError, load_policy
+
+    try:
+        load_policy(settings.policy_file)
+    except PolicyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 @app.command()
 def up() -> None:
     """Start the dev server, migrate, seed, start the worker and the API (Ctrl-C stops all)."""
@@ -60,7 +72,9 @@ def worker() -> None:
     from core.temporal import exit_without_finalizing
     from worker import run_worker
 
-    asyncio.run(run_worker(_settings_and_logging()))
+    settings = _settings_and_logging()
+    _check_policy(settings)
+    asyncio.run(run_worker(settings))
     exit_without_finalizing()
 
 
@@ -73,6 +87,7 @@ def api() -> None:
     from core.temporal import exit_without_finalizing
 
     settings = _settings_and_logging()
+    _check_policy(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,

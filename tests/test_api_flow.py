@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
 from sqlalchemy import Engine
-from sqlmodel import Session, select
-from temporalio.client import Client
 
-from models.enums import DisputeType, Role
-from models.tables import Case
+from models.enums import Role
 from store.principals import create_principal
 from tests.api_helpers import (
     auth,
@@ -119,26 +115,6 @@ async def test_illegal_commands_409_bad_bodies_422_without_echo(
     # None of the refused commands changed the case.
     case = (await http.get(f"/api/v1/cases/{cid}", headers=auth(officer))).json()
     assert case["status"] == "awaiting_acceptance"
-
-
-async def test_twenty_concurrent_intakes_with_one_key_make_one_case(
-    http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine, client: Client
-) -> None:
-    key = f"concurrent-{uuid.uuid4()}"
-    body = intake_json(DisputeType.neighbor)
-    answers = await asyncio.gather(
-        *(post_case(http, tokens["officer"], body, key) for _ in range(20))
-    )
-    assert {r.status_code for r in answers} <= {200, 201}, [r.text for r in answers]
-    ids = {r.json()["case_id"] for r in answers}
-    assert len(ids) == 1
-    (cid,) = ids
-    with Session(engine) as s:
-        rows = s.exec(select(Case).where(Case.idempotency_key == key)).all()
-    assert [r.id for r in rows] == [cid]
-    runs = [w async for w in client.list_workflows(f"WorkflowId = 'case-{cid}'")]
-    assert len(runs) == 1
-    assert event_kinds(engine, cid).count("intake") == 1
 
 
 async def test_personal_fields_masked_for_a_mediator_not_assigned(

@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from models.case import CaseState, Strict
+from models.case import Actor, CaseState, Strict
 from models.commands import (
     AcceptBody,
     Action,
@@ -28,7 +28,7 @@ from models.commands import (
 )
 from models.enums import CaseStatus, DisputeType, FollowUpResult, RiskLevel
 from models.policy import Policy
-from tests.helpers import act, case_id, events, eventually, intake, open_case
+from tests.helpers import act, case_id, events, eventually, intake, mediator_actor, open_case
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 BODIES: dict[Action, Strict] = {
@@ -133,3 +133,35 @@ async def test_illegal_commands_are_rejected_without_trace(
     assert (after.status, after.seq) == (status, state.seq)
     if status is not CaseStatus.closed:
         await h.terminate("test over")
+
+
+async def test_the_workflow_refuses_actors_the_assignment_does_not_allow(
+    client: Client, task_queue: str, engine: Engine
+) -> None:
+    """Sent straight through Temporal, past the API: a mediator of another organisation,
+    and the organisation that held the case before a supervisor re-assigned it, are
+    refused by the validator, with nothing in history or in the store."""
+    h = await _case_in(CaseStatus.awaiting_acceptance, client, task_queue)
+    s = await h.query("current_state", result_type=CaseState)
+    assert s.assignment is not None
+    before = s.assignment.org_id
+    decline = ReasonBody(reason="回避")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await act(h, Action.decline, decline, mediator_actor("union-labor"))
+    assert "not assigned to your organisation" in str(refused.value.cause)
+
+    moved = await act(h, Action.assign, AssignBody(org_id="wf-marriage", reason="改派"))
+    assert moved.assignment is not None and moved.assignment.org_id == "wf-marriage"
+    updates, rows = _update_events(await h.fetch_history()), len(events(engine, case_id(h)))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await act(h, Action.decline, decline, mediator_actor(before))
+    assert "not assigned to your organisation" in str(refused.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await act(h, Action.decline, decline, Actor())  # nobody in particular
+    assert "must name the person" in str(refused.value.cause)
+    assert _update_events(await h.fetch_history()) == updates
+    assert len(events(engine, case_id(h))) == rows
+    # The organisation that holds it now may.
+    await act(h, Action.decline, decline, mediator_actor("wf-marriage"))
+    assert events(engine, case_id(h))[rows].kind == "declined"
+    await h.terminate("test over")

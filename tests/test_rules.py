@@ -14,6 +14,7 @@ from models.commands import (
     AgreementInput,
     ExtendInput,
     JudicialConfirmationInput,
+    ReasonBody,
     RiskInput,
     SessionBody,
     SessionInput,
@@ -27,12 +28,14 @@ from models.enums import (
     Outcome,
     RiskFlag,
     RiskLevel,
+    Role,
 )
 from models.policy import Policy
 from workflows import rules
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 POLICY = Policy()
+BOSS = Actor(principal_id="p-supervisor", role=Role.supervisor)
 
 
 def case(status: CaseStatus = CaseStatus.in_mediation, **changes: object) -> CaseState:
@@ -84,19 +87,61 @@ def test_the_inputs_own_rules() -> None:
         CaseStatus.awaiting_acceptance,
         assignment=Assignment(org_id="o", org_name="O", mediator_id="m1"),
     )
-    other = AcceptInput(mediator_id="m2")
+    other = AcceptInput(mediator_id="m2", actor=BOSS)
     assert rules.why_not(assigned, POLICY, Action.accept, NOW, other) == (
         "the case is assigned to another mediator"
     )
     assert (
-        rules.why_not(assigned, POLICY, Action.accept, NOW, AcceptInput(mediator_id="m1")) is None
+        rules.why_not(
+            assigned, POLICY, Action.accept, NOW, AcceptInput(mediator_id="m1", actor=BOSS)
+        )
+        is None
     )
-    no_consent = ExtendInput(both_parties_consent=False, reason="r")
+    no_consent = ExtendInput(both_parties_consent=False, reason="r", actor=BOSS)
     assert "consent" in (rules.why_not(case(), POLICY, Action.extend, NOW, no_consent) or "")
-    unsigned = AgreementInput(terms="t", signed_by_parties=False, written=True)
+    unsigned = AgreementInput(terms="t", signed_by_parties=False, written=True, actor=BOSS)
     assert "signed" in (rules.why_not(case(), POLICY, Action.agreement, NOW, unsigned) or "")
-    same = RiskInput(level=RiskLevel.green, reason="r")
+    same = RiskInput(level=RiskLevel.green, reason="r", actor=BOSS)
     assert "already green" in (rules.why_not(case(), POLICY, Action.risk, NOW, same) or "")
+
+
+def test_the_workflow_holds_each_command_to_its_actor() -> None:
+    """DESIGN §7 inside the workflow: a command that reaches Temporal without the API is
+    judged by who sent it and the assignment the case has now."""
+    held = Assignment(org_id="union", org_name="U", mediator_id="m1")
+    state = case(CaseStatus.awaiting_acceptance, assignment=held)
+
+    def why(actor: Actor, action: Action = Action.decline) -> str | None:
+        inp = command_input(action, ReasonBody(reason="r"), actor)
+        return rules.why_not(state, POLICY, action, NOW, inp)
+
+    def mediator(org: str, mediator_id: str | None = None) -> Actor:
+        return Actor(principal_id="p", role=Role.mediator, org_id=org, mediator_id=mediator_id)
+
+    assert why(BOSS) is None
+    assert why(mediator("union")) is None
+    assert why(mediator("union", "m1")) is None
+    assert why(Actor()) == "a command must name the person who sends it"
+    assert why(mediator("womens-fed")) == "the case is not assigned to your organisation"
+    assert why(mediator("union", "m2")) == "the case is assigned to another mediator"
+    officer = Actor(principal_id="p", role=Role.officer)
+    assert why(officer) == "the officer role may not 'decline' a case"
+    admin = Actor(principal_id="p", role=Role.admin)
+    assert why(admin, Action.withdraw) == "the admin role may not 'withdraw' a case"
+    assert why(officer, Action.withdraw) is None
+    hidden = state.model_copy(update={"non_public": True})
+    withdraw = command_input(Action.withdraw, ReasonBody(reason="r"), officer)
+    assert "non-public" in (rules.why_not(hidden, POLICY, Action.withdraw, NOW, withdraw) or "")
+    own = AcceptInput(mediator_id="m9", actor=mediator("union", "m1"))
+    assert rules.why_not(
+        case(
+            CaseStatus.awaiting_acceptance, assignment=held.model_copy(update={"mediator_id": None})
+        ),
+        POLICY,
+        Action.accept,
+        NOW,
+        own,
+    ) == ("a mediator accepts cases for themself only")
 
 
 def test_extensions_run_out_after_the_policy_number() -> None:
@@ -108,7 +153,7 @@ def test_judicial_confirmation_only_inside_its_window() -> None:
     agreed = Agreement(terms="t", performance_due=None, agreed_at=NOW)
     state = case(CaseStatus.follow_up, agreement=agreed)
     state.deadlines.judicial_confirmation_until = NOW + timedelta(days=30)
-    jc = JudicialConfirmationInput()
+    jc = JudicialConfirmationInput(actor=BOSS)
     assert rules.why_not(state, POLICY, Action.judicial_confirmation, NOW, jc) is None
     later = NOW + timedelta(days=31)
     assert "window" in (rules.why_not(state, POLICY, Action.judicial_confirmation, later) or "")

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,3 +71,19 @@ def test_policy_file_iso_durations_and_unknown_keys(tmp_path: Path) -> None:
     f.write_text('acceptance_timeout = "soon"\n', encoding="utf-8")
     with pytest.raises(PolicyError, match="acceptance_timeout"):
         load_policy(f)
+
+
+@pytest.mark.parametrize("part", ["worker", "api"])
+def test_a_zero_duration_stops_the_worker_and_the_api_at_start(tmp_path: Path, part: str) -> None:
+    """`PT0S` would fire a deadline at once and spin the reminder loops: the process refuses
+    to start, naming the key, before it connects to anything."""
+    f = tmp_path / "policy.toml"
+    f.write_text('supervisor_reminder_every = "PT0S"\nrisk_ack_sla = "PT5S"\n', encoding="utf-8")
+    env = {**os.environ, "MEDIATION_POLICY_FILE": str(f), "MEDIATION_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ops", part], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "supervisor_reminder_every = PT0S" in done.stderr
+    assert "at least 1 second" in done.stderr
+    assert "risk_ack_sla" not in done.stderr

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from models.case import CaseState, IntakeRequest
+from models.case import Actor, CaseState, IntakeRequest
 from models.commands import (
+    MAY_ACT,
     AcceptInput,
     Action,
     AgreementInput,
@@ -20,7 +21,7 @@ from models.commands import (
     ReopenInput,
     RiskInput,
 )
-from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome, RiskFlag
+from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome, RiskFlag, Role
 from models.policy import Policy
 from workflows.timing import end_of_day
 
@@ -74,7 +75,10 @@ def why_not(
     now: datetime,
     inp: CommandInput | None = None,
 ) -> str | None:
-    """None when `action` is legal now; else the reason a person can act on."""
+    """None when `action` is legal now (and, given its input, for the actor who sent it);
+    else the reason a person can act on."""
+    if inp is not None and (reason := why_not_actor(state, action, inp.actor)):
+        return reason
     if action not in BY_STATUS[state.status]:
         return f"'{action.value}' is not possible while the case is {state.status.value}"
     match action:
@@ -95,8 +99,29 @@ def why_not(
     return None if inp is None else _why_not_input(state, inp)
 
 
+def why_not_actor(state: CaseState, action: Action, actor: Actor) -> str | None:
+    """DESIGN §7 with the assignment as the workflow knows it: the API asks the same before
+    it sends a command, but whoever reaches Temporal directly, or acts on a case its
+    organisation no longer holds, stops here."""
+    if actor.role is None:
+        return "a command must name the person who sends it"
+    if action not in MAY_ACT[actor.role]:
+        return f"the {actor.role.value} role may not '{action.value}' a case"
+    if actor.role is Role.officer and state.non_public:
+        return "a non-public case is handled by its organisation and the supervisors (R10)"
+    if actor.role is Role.mediator:
+        held = state.assignment
+        if held is None or actor.org_id != held.org_id:
+            return "the case is not assigned to your organisation"
+        if actor.mediator_id and held.mediator_id not in (None, actor.mediator_id):
+            return "the case is assigned to another mediator"
+    return None
+
+
 def _why_not_input(state: CaseState, inp: CommandInput) -> str | None:
     match inp:
+        case AcceptInput() if inp.actor.mediator_id not in (None, inp.mediator_id):
+            return "a mediator accepts cases for themself only"
         case AcceptInput():
             wanted = state.assignment.mediator_id if state.assignment else None
             if wanted is not None and inp.mediator_id != wanted:

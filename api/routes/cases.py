@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from sqlalchemy import func
 from sqlmodel import col, select
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -22,6 +24,7 @@ from api.access import (
 )
 from api.cases import load_case, present, readable_case
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from api.idempotency import IdempotencyKeyHeader, Key, claim
 from api.problems import error_responses
 from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
 from cases.intake import new_case_input, start_case
@@ -51,28 +54,34 @@ async def intake(
     rt: RuntimeDep,
     principal: PrincipalDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> CaseOut:
     """Register a dispute and start its workflow; answer once the case is registered,
     screened and routed (its status and assignment, as the store now holds them). The same
-    `Idempotency-Key` always names the same case: a repeat answers 200 with it, even after
-    the case has closed."""
+    `Idempotency-Key` from the same principal with the same body always names the same
+    case: the first request answers 201, every repeat 200 with that case, even after it
+    closed; another body under the key answers 422."""
     require_role(principal, MAY_INTAKE, "register cases")
     remember_names(p.name for p in body.parties)
-    if idempotency_key:
-        seen = await rt.db(
-            lambda s: s.exec(select(Case).where(Case.idempotency_key == idempotency_key)).first()
-        )
-        if seen is not None:
+    key = Key.of(principal.id, idempotency_key, "POST /cases", body) if idempotency_key else None
+    case = new_case_input(body, rt.policy, key.digest if key else None, actor_of(principal))
+    if key is not None:
+        first = (await rt.db(lambda s: claim(s, key, case.case_id))).first
+        if not first:
             response.status_code = 200
-            if seen.status != CaseStatus.registered.value:
-                return await present(rt, principal, seen)
-            # A retry while the first request's case is still being routed: the start below
+            seen = await rt.db(lambda s: load_case(s, case.case_id))
+            if seen is not None and seen.status != CaseStatus.registered.value:
+                return await present(rt, principal, require_readable(principal, seen))
+            # A repeat while the first request's case is still being routed: the start below
             # joins that workflow, and its registration Update (same id) answers when routed.
-    case = new_case_input(body, rt.policy, idempotency_key, actor_of(principal))
     state = None
     try:
-        state = await start_case(rt.client, rt.settings.task_queue, case)
+        async with asyncio.timeout(rt.settings.command_timeout):
+            state = await start_case(rt.client, rt.settings.task_queue, case)
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise HTTPException(
+            503, "the case is not routed yet; retry with the same Idempotency-Key"
+        ) from None
     except WorkflowAlreadyStartedError:
         response.status_code = 200  # the key's case ran and closed already: its row answers
     except RPCError:
@@ -81,6 +90,8 @@ async def intake(
     row = await rt.db(lambda s: load_case(s, case.case_id, scope_only=state is not None))
     if row is None:  # the intake step is persisted before registration answers
         raise HTTPException(503, "the case is not recorded yet; retry with the same key")
+    if response.status_code == 200:  # a repeat sees no more than its principal may read
+        require_readable(principal, row)
     return await present(rt, principal, row, state)
 
 
