@@ -23,7 +23,8 @@ from core.logging import configure_logging
 from core.memory import limit_arenas, trim_every
 from core.settings import Settings, get_settings
 from core.temporal import connect, exit_without_finalizing
-from notify.outbox import Dispatcher, sender_from
+from notify.outbox import Dispatcher
+from notify.senders import Sender, sender_from
 from workflows.case import MediationCaseWorkflow
 
 WORKFLOWS = [MediationCaseWorkflow]
@@ -57,6 +58,16 @@ def build_worker(
         # malloc arenas (the SDK's default pool grows to 500 threads).
         max_concurrent_workflow_tasks=WORKFLOW_TASK_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+def notify_sender(settings: Settings) -> Sender:
+    """The outbox's adapter; a webhook the messages may not go to stops the worker (ValueError)."""
+    secret = settings.notify_webhook_secret
+    return sender_from(
+        settings.notify_adapter,
+        settings.notify_webhook_url,
+        secret.get_secret_value() if secret else None,
     )
 
 
@@ -96,7 +107,7 @@ async def run_worker(settings: Settings) -> None:
         )
         outbox = None
         if settings.notify_adapter != "off":
-            sender = sender_from(settings.notify_adapter, settings.notify_webhook_url)
+            sender = notify_sender(settings)
             dispatcher = Dispatcher(engine, keyring, sender)
             outbox = asyncio.create_task(dispatcher.run(stop))
         trimming = asyncio.create_task(trim_every(10.0, stop))

@@ -11,11 +11,15 @@ import time
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import RuntimeDep
+from models.tables import Notification
 
 router = APIRouter(tags=["health"])
 
@@ -37,6 +41,16 @@ class HttpMetrics:
             ["method", "route"],
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.dead_letters = Gauge(
+            "mediation_outbox_dead_letters",
+            "Notifications given up (refused, or out of attempts), as the case store has them.",
+            registry=self.registry,
+        )
+        self.outbox_pending = Gauge(
+            "mediation_outbox_pending",
+            "Notifications not yet delivered and not given up (risk alerts are never given up).",
+            registry=self.registry,
         )
         self.unhandled = Counter(
             "mediation_http_unhandled_errors",
@@ -80,6 +94,15 @@ class MetricsMiddleware:
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 
 
+def _outbox_counts(session: Session) -> tuple[int, int]:
+    sent, dead = col(Notification.sent_at), col(Notification.dead_at)
+    counted = select(func.count()).select_from(Notification)
+    return (
+        session.exec(counted.where(dead.is_not(None))).one(),
+        session.exec(counted.where(sent.is_(None), dead.is_(None))).one(),
+    )
+
+
 async def _sdk_metrics(url: str | None) -> bytes:
     if url is None:
         return b""
@@ -99,5 +122,12 @@ async def _sdk_metrics(url: str | None) -> bytes:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def metrics(request: Request, rt: RuntimeDep) -> Response:
-    own = generate_latest(request.app.state.http_metrics.registry)
+    http_metrics: HttpMetrics = request.app.state.http_metrics
+    try:  # the outbox, read from the store: every worker's dispatcher writes there
+        dead, pending = await rt.db(_outbox_counts)
+        http_metrics.dead_letters.set(dead)
+        http_metrics.outbox_pending.set(pending)
+    except SQLAlchemyError:
+        pass  # the store is away: /readyz says so; the other series still answer
+    own = generate_latest(http_metrics.registry)
     return Response(own + await _sdk_metrics(rt.sdk_metrics_url), media_type=CONTENT_TYPE_LATEST)

@@ -56,7 +56,15 @@ class Settings(BaseSettings):
         description="how the workers deliver the notification outbox (off: another process does)",
     )
     notify_webhook_url: str | None = Field(
-        default=None, description="the messaging gateway the webhook adapter POSTs to"
+        default=None,
+        description=(
+            "the messaging gateway the webhook adapter POSTs to: https://, or http:// to a "
+            "loopback address"
+        ),
+    )
+    notify_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="shared secret the webhook adapter signs each request with (HMAC-SHA256)",
     )
     command_timeout: float = Field(
         default=15.0,

@@ -157,11 +157,14 @@ class Notification(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = _ts()
-    # Delivery bookkeeping (mediation/outbox.py): tries so far, when the next may start (a
-    # lease while one is in flight, a backoff after a failure), and the last error's type.
+    # Delivery bookkeeping (notify/outbox.py): tries so far, when the next may start (a
+    # lease while one is in flight, a backoff after a failure), the last error, the claim
+    # token holding the lease, and when the message was given up (a dead letter).
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     next_attempt_at: datetime | None = _ts()
     last_error: str | None = Field(default=None, max_length=200)
+    claimed_by: str | None = Field(default=None, max_length=32)
+    dead_at: datetime | None = _ts()
 
 
 class AuditLog(SQLModel, table=True):

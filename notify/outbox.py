@@ -1,63 +1,47 @@
 """Delivery of the notification outbox (DESIGN §6): the workflow's steps write notifications
-into the case store; a dispatcher in each worker process sends them through an adapter and
-stamps `sent_at`.
+into the case store; a dispatcher in each worker process sends them through an adapter
+(notify/senders.py) and stamps `sent_at`.
 
-At least once, never lost: a batch is claimed with a lease (`next_attempt_at`), so a
-dispatcher that dies mid-send leaves its rows to another once the lease runs out; a failed
-send is retried with backoff. Every message carries its outbox `dedupe_key` (also as the
-`Idempotency-Key` header), so a gateway can drop the rare repeat. On PostgreSQL several
-dispatchers claim disjoint batches (`FOR UPDATE SKIP LOCKED`); SQLite serialises writers.
+At least once, and never silently lost:
+- A round claims a batch under a claim token; each message is leased again, for itself,
+  just before it is sent, and only while the token still holds it. A dispatcher that dies
+  leaves its rows to another once the lease runs out; a slow gateway never lets a second
+  dispatcher send a message the first is still sending (the lease outlasts one send).
+- Each message stands alone: one that cannot be built (its ciphertext will not open) or
+  sent fails by itself, not its batch.
+- A 4xx from the gateway is final; a 5xx or a network error is retried with backoff, up to
+  MAX_ATTEMPTS. Then the message is dead-lettered (`dead_at`): logged, counted on the API's
+  `/metrics`, and reported to the duty supervisor by a supervisor alert of its own.
+- A `risk_alert` is never abandoned: when it runs out of attempts (or is refused) the duty
+  supervisor is alerted once, and it goes on being tried at the longest backoff.
 
-Adapters: `log` (development: one line per message, no personal data) and `webhook` (POST
-JSON to an SMS or messaging gateway, which is outside this system).
+Every message carries its `dedupe_key` (also as the `Idempotency-Key` header), so the
+gateway can drop the rare repeat. On PostgreSQL several dispatchers claim disjoint batches
+(`FOR UPDATE SKIP LOCKED`); SQLite serialises writers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-import httpx
 import structlog
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from core.crypto import Keyring
-from core.db import session_scope
-from models.tables import Case, Notification, Party
+from core.db import insert_ignore, session_scope
+from models.enums import NotificationKind
+from models.tables import Case, Notification, Party, utcnow
+from notify.senders import Sender, Undeliverable
 
 log = structlog.get_logger("outbox")
 MAX_ATTEMPTS = 20
-
-
-class Sender(Protocol):
-    async def send(self, message: dict[str, Any]) -> None:
-        """Deliver one message; raise to have it retried later."""
-
-
-class LogSender:
-    async def send(self, message: dict[str, Any]) -> None:
-        log.info(
-            "notification sent",
-            kind=message["kind"],
-            audience=message["audience"],
-            case_id=message["case_id"],
-            recipients=len(message["recipients"]),
-        )
-
-
-class WebhookSender:
-    def __init__(self, url: str, timeout: float = 10) -> None:
-        self.url = url
-        self.http = httpx.AsyncClient(timeout=timeout)
-
-    async def send(self, message: dict[str, Any]) -> None:
-        r = await self.http.post(
-            self.url, json=message, headers={"Idempotency-Key": message["dedupe_key"]}
-        )
-        r.raise_for_status()
+NEVER_ABANDONED = frozenset({NotificationKind.risk_alert.value})
+DUTY_SUPERVISOR = "duty_supervisor"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -74,9 +58,14 @@ class Dispatcher:
         batch: int = 50,
         lease: timedelta = timedelta(seconds=60),
         retry_after: Callable[[int], timedelta] = backoff,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
+        timeout = getattr(sender, "timeout", None)
+        if timeout is not None and lease.total_seconds() <= timeout:
+            raise ValueError("the outbox lease must outlast one send (the sender's timeout)")
         self.engine, self.keyring, self.sender = engine, keyring, sender
         self.batch, self.lease, self.retry_after = batch, lease, retry_after
+        self.max_attempts = max_attempts
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         while not stop.is_set():
@@ -93,14 +82,22 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim one batch and try each message once; returns how many were delivered."""
-        messages = await asyncio.to_thread(self._claim)
+        token = uuid.uuid4().hex
         delivered = 0
-        for nid, message in messages:
+        for nid in await asyncio.to_thread(self._claim, token):
+            try:
+                message = await asyncio.to_thread(self._take, nid, token)
+            except Exception as exc:  # e.g. a phone number that no key opens
+                await asyncio.to_thread(self._failed, nid, type(exc).__name__, True)
+                continue
+            if message is None:  # another dispatcher holds it now
+                continue
             try:
                 await self.sender.send(message)
+            except Undeliverable as exc:
+                await asyncio.to_thread(self._failed, nid, str(exc) or "refused", True)
             except Exception as exc:
-                await asyncio.to_thread(self._failed, nid, type(exc).__name__)
-                log.warning("notification not delivered", id=nid, error=type(exc).__name__)
+                await asyncio.to_thread(self._failed, nid, type(exc).__name__, False)
             else:
                 await asyncio.to_thread(self._delivered, nid)
                 delivered += 1
@@ -108,27 +105,35 @@ class Dispatcher:
 
     # --- the store -------------------------------------------------------------------------
 
-    def _claim(self) -> list[tuple[int, dict[str, Any]]]:
+    def _claim(self, token: str) -> list[int]:
         now = datetime.now(UTC)
         lock = " FOR UPDATE SKIP LOCKED" if self.engine.dialect.name == "postgresql" else ""
         claim = text(
-            "UPDATE notifications SET attempts = attempts + 1, next_attempt_at = :lease "
-            "WHERE id IN (SELECT id FROM notifications WHERE sent_at IS NULL "
-            "AND attempts < :max AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
+            "UPDATE notifications SET attempts = attempts + 1, next_attempt_at = :lease, "
+            "claimed_by = :token WHERE id IN (SELECT id FROM notifications "
+            "WHERE sent_at IS NULL AND dead_at IS NULL "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
             f"ORDER BY id LIMIT :n{lock}) RETURNING id"
         )
-        params = {"lease": now + self.lease, "max": MAX_ATTEMPTS, "now": now, "n": self.batch}
+        params = {"lease": now + self.lease, "token": token, "now": now, "n": self.batch}
         with session_scope(self.engine) as session:  # the claim commits on its own
-            ids = [row[0] for row in session.execute(claim, params)]
-        if not ids:
-            return []
+            return sorted(row[0] for row in session.execute(claim, params))
+
+    def _take(self, nid: int, token: str) -> dict[str, Any] | None:
+        """Lease this one message afresh, if the round's token still holds it, and build it."""
+        now = datetime.now(UTC)
+        renew = text(
+            "UPDATE notifications SET next_attempt_at = :lease WHERE id = :id "
+            "AND claimed_by = :token AND sent_at IS NULL AND dead_at IS NULL "
+            "AND next_attempt_at > :now RETURNING id"
+        )
+        params = {"lease": now + self.lease, "id": nid, "token": token, "now": now}
         with session_scope(self.engine) as session:
-            rows = session.exec(
-                select(Notification)
-                .where(col(Notification.id).in_(ids))
-                .order_by(col(Notification.id))
-            ).all()
-            return [(n.id or 0, self._message(session, n)) for n in rows]
+            if session.execute(renew, params).first() is None:
+                return None
+        with session_scope(self.engine) as session:
+            n = session.get(Notification, nid)
+            return None if n is None else self._message(session, n)
 
     def _message(self, session: Session, n: Notification) -> dict[str, Any]:
         case = session.get(Case, n.case_id)
@@ -156,18 +161,55 @@ class Dispatcher:
                 n.sent_at, n.next_attempt_at, n.last_error = datetime.now(UTC), None, None
                 session.add(n)
 
-    def _failed(self, nid: int, error: str) -> None:
+    def _failed(self, nid: int, error: str, final: bool) -> None:
         with session_scope(self.engine) as session:
             n = session.get(Notification, nid)
-            if n is not None:
+            if n is None:
+                return
+            n.last_error = error[:200]
+            exhausted = final or n.attempts >= self.max_attempts
+            if n.kind in NEVER_ABANDONED:
+                n.next_attempt_at = datetime.now(UTC) + self.retry_after(
+                    min(n.attempts, self.max_attempts)
+                )
+                if exhausted and self._alert_supervisor(session, n):
+                    log.error(
+                        "risk alert not delivered; duty supervisor alerted, still trying",
+                        id=nid,
+                        attempts=n.attempts,
+                        error=n.last_error,
+                    )
+            elif exhausted:
+                n.dead_at, n.next_attempt_at = datetime.now(UTC), None
+                log.error(
+                    "notification dead-lettered",
+                    id=nid,
+                    kind=n.kind,
+                    attempts=n.attempts,
+                    error=n.last_error,
+                )
+                if "undelivered" not in n.detail:  # no alerts about undelivered alerts
+                    self._alert_supervisor(session, n)
+            else:
                 n.next_attempt_at = datetime.now(UTC) + self.retry_after(n.attempts)
-                n.last_error = error[:200]
-                session.add(n)
+                log.warning("notification not delivered", id=nid, error=n.last_error)
+            session.add(n)
 
-
-def sender_from(adapter: str, webhook_url: str | None) -> Sender:
-    if adapter == "webhook":
-        if not webhook_url:
-            raise ValueError("MEDIATION_NOTIFY_WEBHOOK_URL is required for the webhook adapter")
-        return WebhookSender(webhook_url)
-    return LogSender()
+    @staticmethod
+    def _alert_supervisor(session: Session, n: Notification) -> bool:
+        """One supervisor alert per undelivered message (its dedupe key says so); True when
+        this call wrote it."""
+        return insert_ignore(
+            session,
+            Notification,
+            {
+                "case_id": n.case_id,
+                "seq": n.seq,
+                "kind": NotificationKind.supervisor_alert.value,
+                "audience": DUTY_SUPERVISOR,
+                "dedupe_key": f"{n.dedupe_key}/undelivered"[:200],
+                "detail": {"undelivered": n.kind, "audience": n.audience, "error": n.last_error},
+                "created_at": utcnow(),
+            },
+            ["dedupe_key"],
+        )

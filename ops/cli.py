@@ -35,6 +35,20 @@ def _check_policy(settings) -> None:  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from exc
 
 
+def _check_outbox(settings) -> None:  # type: ignore[no-untyped-def]
+    """The outbox's adapter, made once before the worker starts: a gateway the parties'
+    numbers may not be sent to stops it with the reason."""
+    from worker import notify_sender
+
+    if settings.notify_adapter == "off":
+        return
+    try:
+        notify_sender(settings)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 @app.command()
 def up() -> None:
     """Start the dev server, migrate, seed, start the worker and the API (Ctrl-C stops all)."""
@@ -74,6 +88,7 @@ def worker() -> None:
 
     settings = _settings_and_logging()
     _check_policy(settings)
+    _check_outbox(settings)
     asyncio.run(run_worker(settings))
     exit_without_finalizing()
 
