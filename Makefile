@@ -40,7 +40,8 @@ HISTORIES_SET ?= $(shell date -u +%Y-%m-%d)
 histories: $(STAMP)
 	rm -rf .histories.new
 	MEDIATION_RECORD_HISTORIES=.histories.new $(BIN)/pytest -q -p no:cacheprovider \
-	    tests/test_case_lifecycle.py tests/test_case_timers.py -k cached
+	    tests/test_case_lifecycle.py tests/test_case_timers.py \
+	    tests/test_case_continue_as_new.py -k cached
 	mkdir -p tests/histories && rm -rf tests/histories/$(HISTORIES_SET)
 	mv .histories.new tests/histories/$(HISTORIES_SET)
 	@ls tests/histories/$(HISTORIES_SET) | wc -l | xargs echo "histories recorded in tests/histories/$(HISTORIES_SET):"

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Cookie, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
@@ -37,22 +38,37 @@ def _supervisor(rt: RuntimeDep, request: Request, cookie: str | None) -> Princip
     return principal
 
 
-async def _payloads(request: Request) -> Payloads:
-    try:
-        body = await request.json()
-        return ParseDict(body, Payloads())
-    except (ValueError, ParseError):
-        raise HTTPException(422, 'the body must be {"payloads": [...]} in proto JSON') from None
+# Temporal's Payloads in proto JSON, bytes as padded base64: a model, so the OpenAPI schema
+# states exactly what the route accepts.
+_BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+Base64Text = Annotated[str, Field(pattern=_BASE64)]
+
+
+class ProtoPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metadata: dict[str, Base64Text] = Field(default_factory=dict)
+    data: Base64Text = ""
+
+
+class PayloadsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payloads: list[ProtoPayload]
 
 
 def _codec_route(op: str) -> None:
     async def run(
+        body: PayloadsBody,
         request: Request,
         rt: RuntimeDep,
         mediation_codec: Annotated[str | None, Cookie()] = None,
     ) -> JSONResponse:
         _supervisor(rt, request, mediation_codec)
-        payloads = await _payloads(request)
+        try:
+            payloads = ParseDict(body.model_dump(), Payloads())
+        except ParseError:
+            raise HTTPException(422, "the payloads are not proto JSON") from None
         codec = EncryptionCodec(rt.keyring)
         try:
             fn = codec.decode if op == "decode" else codec.encode

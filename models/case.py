@@ -7,7 +7,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from models.enums import (
     CaseStatus,
@@ -69,12 +77,22 @@ class IntakeRequest(Strict):
     summary: str = Field(min_length=1, max_length=5000)
     town: str = Field(min_length=1, max_length=64)
     community: str | None = Field(default=None, max_length=64)
-    parties: list[PartyIn] = Field(min_length=2, max_length=500)
+    parties: list[PartyIn] = Field(
+        min_length=2,
+        max_length=500,
+        # The rule below, stated in the schema too, so a client can know before it sends.
+        json_schema_extra={
+            "allOf": [
+                {"contains": {"required": ["role"], "properties": {"role": {"const": role}}}}
+                for role in ("applicant", "respondent")
+            ]
+        },
+    )
     risk_flags: list[RiskFlag] = Field(default_factory=list, max_length=len(RiskFlag))
-    headcount: int | None = Field(default=None, ge=1, le=100000)
+    headcount: StrictInt | None = Field(default=None, ge=1, le=100000)
     claimed_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
-    non_public: bool = False
-    court_or_police_accepted: bool = False
+    non_public: StrictBool = False
+    court_or_police_accepted: StrictBool = False
 
     @model_validator(mode="after")
     def _needs_both_sides(self) -> IntakeRequest:
@@ -97,7 +115,8 @@ SYSTEM = Actor()
 
 
 class CaseInput(Strict):
-    """The workflow's input: the intake plus the policy snapshot it runs under."""
+    """The workflow's input: the intake plus the policy snapshot it runs under (and, for a
+    run that continued another as new, what that run had come to)."""
 
     case_id: str
     case_no: str
@@ -105,9 +124,24 @@ class CaseInput(Strict):
     intake: IntakeRequest
     policy: Policy
     registered_by: Actor = SYSTEM
+    carried: CarriedOver | None = None
 
 
 # --- live state -------------------------------------------------------------------------
+
+
+class CarriedOver(Strict):
+    """A run's state when it continued as new: the case, and its timers' memory (which
+    reminders went out for which due date, when each repeating one fires next), so the next
+    run neither repeats a step nor restarts a clock."""
+
+    state: CaseState
+    reminded_for: datetime | None = None  # the mediation due date already reminded of
+    acceptance_reminded_for: datetime | None = None
+    follow_up_reminded_for: datetime | None = None
+    labor_notice_due: datetime | None = None
+    next_at: dict[str, datetime] = Field(default_factory=dict)  # repeating timers
+    runs: int = 1  # runs so far, this one included
 
 
 class Assignment(Strict):
@@ -293,3 +327,7 @@ class RouteDecision(Strict):
 class ResolveAssignmentInput(Strict):
     org_id: str
     mediator_id: str | None = None
+
+
+CarriedOver.model_rebuild()
+CaseInput.model_rebuild()

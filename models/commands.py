@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from models.case import SYSTEM, Actor, Strict
 from models.enums import FollowUpResult, RiskLevel, Role
@@ -99,8 +99,8 @@ class SessionBody(Strict):
 class AgreementBody(Strict):
     terms: str = Field(min_length=1, max_length=10000)
     performance_due: date | None = None
-    signed_by_parties: bool
-    written: bool
+    signed_by_parties: StrictBool
+    written: StrictBool
 
 
 class JudicialConfirmationBody(Strict):
@@ -108,7 +108,7 @@ class JudicialConfirmationBody(Strict):
 
 
 class ConsentBody(Strict):
-    both_parties_consent: bool
+    both_parties_consent: StrictBool
     reason: str = Text
 
 

@@ -89,7 +89,13 @@ async def temporal_env(
         data_converter=data_converter(TEST_KEYRING),
         dev_server_existing_path=temporal_binary(),
         dev_server_database_filename=str(db_file),
-        dev_server_extra_args=tuning_args(with_search_attributes=False),
+        # Temporal suggests continue-as-new at 4,096 events by default; here at 150, so
+        # the cases that run long in the suite continue as new, as real ones do after years.
+        dev_server_extra_args=[
+            *tuning_args(with_search_attributes=False),
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=150",
+        ],
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -65,13 +66,40 @@ async def test_openapi_describes_every_route(http: httpx.AsyncClient) -> None:
     assert (await http.get("/docs")).status_code == 200
 
 
-async def test_schemathesis_finds_no_server_errors_or_schema_drift(
+# What the schema cannot say, and schemathesis therefore reports (README, "The contract"):
+# a generated Idempotency-Key that repeats with another body (422 by design, DESIGN §6),
+# and an organisation or mediator id the roster does not hold (the roster is data).
+KNOWN_REFUSALS = (
+    ("", "this Idempotency-Key was already used with another request"),
+    ("/assign", "body.org_id: unknown organisation"),
+    ("/assign", "body.mediator_id: "),
+)
+
+
+def unlisted_failures(report: str) -> list[str]:
+    """Each failure schemathesis printed whose operation and answer are not KNOWN_REFUSALS."""
+    unlisted = []
+    for block in re.split(r"\n_{5,} (?=[A-Z]+ /)", report)[1:]:
+        operation = block.split(" _", 1)[0]
+        for failure in re.split(r"\n\d+\. Test Case ID", block)[1:]:
+            known = any(
+                operation.endswith(path) and detail in failure for path, detail in KNOWN_REFUSALS
+            )
+            if not known:
+                unlisted.append(f"{operation}: {failure[:3000]}")
+    return unlisted
+
+
+async def test_schemathesis_with_every_check_and_phase_finds_only_the_listed_refusals(
     api_url: str, tokens: dict[str, str], tmp_path: Path
 ) -> None:
-    """Property-based requests from /openapi.json, positive and negative, with a real token,
-    aimed at a real open case (else every case route would only ever answer 404).
+    """Property-based requests from /openapi.json (examples, coverage, fuzzing and the
+    stateful phase that chains the links between operations), every check, with a real
+    token, aimed at a real open case (else every case route would only ever answer 404).
 
-    The run is seeded (reproducible) and bounded; its report lands in the tmp dir."""
+    The run is seeded (reproducible) and bounded; its report lands in the tmp dir. One
+    worker: hypothesis describes its filters by parsing source, which is not thread-safe on
+    Python 3.11 (a SystemError seen with two)."""
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
         r = await post_case(http, tokens["supervisor"], intake_json())
         assert r.status_code == 201
@@ -86,18 +114,17 @@ async def test_schemathesis_finds_no_server_errors_or_schema_drift(
         "--header",
         f"Authorization: Bearer {tokens['supervisor']}",
         "--checks",
-        "not_a_server_error,status_code_conformance,content_type_conformance,"
-        "response_schema_conformance,negative_data_rejection",
+        "all",
         "--mode",
         "all",
         "--phases",
-        "examples,coverage,fuzzing",
+        "examples,coverage,fuzzing,stateful",
         "--max-examples",
         "15",
         "--seed",
         "20261127",
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "30",
         "--report",
@@ -111,8 +138,11 @@ async def test_schemathesis_finds_no_server_errors_or_schema_drift(
     )
     out, _ = await proc.communicate()
     text = out.decode(errors="replace")
-    assert proc.returncode == 0, text[-6000:]
-    assert "No issues found" in text or "passed" in text, text[-2000:]
+    assert "Runtime Error" not in text, text[-6000:]
+    assert re.search(r"(✅|❌) Stateful", text), text[-3000:]  # the phase ran
+    unlisted = unlisted_failures(text)
+    assert unlisted == [], "\n\n".join(unlisted)
+    assert proc.returncode == 0 or "failures in" in text, text[-6000:]
 
 
 async def test_no_log_line_of_the_session_holds_personal_data(

@@ -72,8 +72,14 @@ class RecordsAnotherStepFirst(MediationCaseWorkflow):
         await self._screen_risk()
 
 
+def starts_a_case(h: WorkflowHistory) -> bool:
+    """A case's first run (not one that continued another as new: those begin later on)."""
+    started = h.events[0].workflow_execution_started_event_attributes
+    return not started.continued_execution_run_id
+
+
 async def test_the_gate_fails_when_two_steps_are_swapped() -> None:
-    histories = committed_histories()
+    histories = [h for h in committed_histories() if starts_a_case(h)]
     sets = {h.workflow_id.split("/")[0] for h in histories}
     assert any(s.endswith("local-steps") for s in sets), "no history with local activities"
     # With local activities the swapped results may fail to decode before the activity

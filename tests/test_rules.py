@@ -237,3 +237,12 @@ def test_the_old_command_wrapper_still_decodes_into_the_typed_input() -> None:
     body = SessionBody(held_at=datetime(2026, 11, 20, 2, tzinfo=UTC), summary="s", attendees=["甲"])
     assert decoded == command_input(Action.sessions, body, Actor.model_validate(actor))
     assert SessionInput.body_type() is SessionBody
+
+
+def test_an_unacknowledged_red_alert_is_escalated_ever_less_often_but_at_least_daily() -> None:
+    sla = POLICY.risk_ack_sla  # two hours
+    gaps = [rules.escalation_interval(POLICY, n) for n in range(8)]
+    assert gaps[:4] == [sla, 2 * sla, 4 * sla, 8 * sla]
+    assert gaps[4:] == [timedelta(days=1)] * 4  # capped: the alert is never dropped
+    slow = POLICY.model_copy(update={"risk_ack_sla": timedelta(days=2)})
+    assert rules.escalation_interval(slow, 5) == timedelta(days=2)  # never under the SLA

@@ -2,9 +2,10 @@
 
 Read top to bottom: the state, the main line and its phases (screening, routing, waiting
 for acceptance or a supervisor, mediation with its deadlines, follow-up, the judicial
-window, the red-risk watch), the commands (one Update with a typed input each), then the
-plumbing. What is a rule (a date, an outcome, whether a command is legal) lives in
-workflows/rules.py; this class carries the decisions out. Every transition is persisted by
+window, the red-risk watch), continue-as-new, then the plumbing; the commands (one Update
+with a typed input each) are in workflows/case_commands.py. What is a rule (a date, an
+outcome, whether a command is legal) lives in workflows/rules.py; this class carries the
+decisions out. Every transition is persisted by
 an activity of its own type (`persist_<step>`), under one lock, so steps are numbered in
 the order they happened and the store's timeline matches the history.
 """
@@ -12,30 +13,28 @@ the order they happened and the store's timeline matches the history.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models import commands as cmd
     from models.case import (
         SYSTEM,
         Actor,
         Agreement,
         Assignment,
+        CarriedOver,
         CaseInput,
         CaseState,
         RiskAssessment,
         RouteDecision,
         Step,
     )
-    from models.commands import ILLEGAL, Action
     from models.enums import CaseStatus, NotificationKind, Outcome, RiskLevel
     from workflows import rules, transitions
+    from workflows.case_commands import CaseCommands
     from workflows.rules import Closing
     from workflows.steps import (
         PARTIES,
@@ -43,40 +42,54 @@ with workflow.unsafe.imports_passed_through():
         closing_notices,
         initial_state,
         notice,
-        resolve_assignment,
         route_request,
         run_activity,
         screening_input,
-        validated,
     )
     from workflows.timers import Generation, Watch, watch
 
+# Cases started since this patch continue as new when Temporal suggests it (carrying their
+# state and clocks), and back off the re-escalation of an unacknowledged red alert.
+BOUNDED = "bounded-history-2026-11"
+
 
 @workflow.defn
-@validated
-class MediationCaseWorkflow:
+class MediationCaseWorkflow(CaseCommands):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         self.input = inp
         self.policy = inp.policy
-        self.state = initial_state(inp, workflow.info().workflow_id, workflow.now())
+        carried = inp.carried or CarriedOver(
+            state=initial_state(inp, workflow.info().workflow_id, workflow.now())
+        )
+        self.state = carried.state.model_copy(deep=True)
         self.ledger = Ledger(self.state, self._view)
         self.lock = asyncio.Lock()
         self.assignments = Generation()  # a stale acceptance timer must not act
         self.visits = Generation()  # a stale follow-up timer must not act
-        self.reminded_for: datetime | None = None  # the mediation due date already reminded of
-        self.labor_notice_due: datetime | None = None  # R5: 15 days from the labor body's receipt
+        # What the clocks remember (carried over when the case continues as new):
+        self.reminded_for = carried.reminded_for  # the mediation due date already reminded of
+        self.acceptance_reminded_for = carried.acceptance_reminded_for
+        self.follow_up_reminded_for = carried.follow_up_reminded_for
+        self.labor_notice_due = carried.labor_notice_due  # R5: 15 days from the labor receipt
+        self.next_at = dict(carried.next_at)  # when each repeating timer fires next
+        self.runs = carried.runs
         self.risk_watch: asyncio.Task[None] | None = None
         self.background: list[asyncio.Task[None]] = []  # watchers, kept referenced
-        self.registered = False  # screened and routed (or closed, or with the supervisor)
+        self.registered = inp.carried is not None  # screened and routed (or closed, …)
+        self.bounded = inp.carried is not None  # continues as new when suggested (BOUNDED)
 
     # --- the main line ----------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
-        async with self.lock:
-            await self._register(inp)
-            self.registered = True
+        if inp.carried is None:
+            self.bounded = workflow.patched(BOUNDED)
+            async with self.lock:
+                await self._register(inp)
+                self.registered = True
+        else:
+            self._resume_watchers()
         phases = {
             CaseStatus.awaiting_acceptance: self._await_acceptance,
             CaseStatus.awaiting_supervisor: self._await_supervisor,
@@ -84,9 +97,13 @@ class MediationCaseWorkflow:
             CaseStatus.follow_up: self._follow_up,
         }
         while self.state.status is not CaseStatus.closed:
+            if self._time_to_continue():
+                await self._continue_as_new()
             phase = phases.get(self.state.status)
             if phase is None:
-                await workflow.wait_condition(lambda: self.state.status is CaseStatus.closed)
+                await workflow.wait_condition(
+                    lambda: self.state.status is CaseStatus.closed or self._time_to_continue()
+                )
             else:
                 await phase()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -152,10 +169,12 @@ class MediationCaseWorkflow:
         due = self.state.deadlines.acceptance_due
         assert due is not None
         half = self.policy.acceptance_timeout_for(self.state.risk_level) / 2
-        await w.at(due - half, "acceptance reminder", self._remind_mediator)
+        if not (self.bounded and self.acceptance_reminded_for == due):
+            await w.at(due - half, "acceptance reminder", self._remind_mediator)
         await w.at(due, "acceptance timeout", self._acceptance_timed_out)
 
     async def _remind_mediator(self) -> None:
+        self.acceptance_reminded_for = self.state.deadlines.acceptance_due
         await self.ledger.record(Step.acceptance_reminder)
 
     async def _acceptance_timed_out(self) -> None:
@@ -171,7 +190,7 @@ class MediationCaseWorkflow:
         async def remind() -> None:
             await self.ledger.record(Step.supervisor_reminder)
 
-        await w.every(self.policy.supervisor_reminder_every, "supervisor reminder", remind)
+        await self._every(w, self.policy.supervisor_reminder_every, "supervisor reminder", remind)
 
     # --- mediation deadlines (R5, R6) -------------------------------------------------------
 
@@ -214,6 +233,7 @@ class MediationCaseWorkflow:
         assert due is not None
 
         async def remind() -> None:
+            self.follow_up_reminded_for = due
             await self.ledger.record(Step.follow_up_due)
 
         async def overdue() -> None:
@@ -221,9 +241,13 @@ class MediationCaseWorkflow:
             await self.ledger.record(Step.follow_up_overdue)
 
         overdue_at = due + self.policy.follow_up_overdue_after
-        if await w.at(due, "follow-up due", remind):
-            if await w.at(overdue_at, "follow-up overdue", overdue):
-                await w.forever()
+        reminded = self.bounded and self.follow_up_reminded_for == due
+        if not reminded and not await w.at(due, "follow-up due", remind):
+            return
+        if not (self.bounded and self.state.overdue):
+            if not await w.at(overdue_at, "follow-up overdue", overdue):
+                return
+        await w.forever()
 
     async def _close_judicial_window(self, agreement: Agreement) -> None:
         """R8: the 30-day window is a timer, so the live state stops offering it on time."""
@@ -235,6 +259,7 @@ class MediationCaseWorkflow:
             lambda: s.agreement is not agreement,
             lambda: s.deadlines.judicial_confirmation_until != until,
             lambda: s.status is CaseStatus.closed,
+            self._time_to_continue,
         )
 
         async def close_window() -> None:
@@ -255,7 +280,12 @@ class MediationCaseWorkflow:
 
     async def _watch_risk_ack(self) -> None:
         s = self.state
-        w = watch(self.lock, lambda: not s.risk_alert_open, lambda: s.status is CaseStatus.closed)
+        w = watch(
+            self.lock,
+            lambda: not s.risk_alert_open,
+            lambda: s.status is CaseStatus.closed,
+            self._time_to_continue,
+        )
 
         async def escalate() -> None:
             s.risk_escalations += 1
@@ -263,126 +293,12 @@ class MediationCaseWorkflow:
                 Step.risk_escalation, detail={"escalation": s.risk_escalations}
             )
 
-        await w.every(self.policy.risk_ack_sla, "risk acknowledgement SLA", escalate)
+        def period() -> timedelta:
+            if not self.bounded:
+                return self.policy.risk_ack_sla
+            return rules.escalation_interval(self.policy, s.risk_escalations)
 
-    # --- commands: one Update each, validated by rules.why_not (see _validated) --------------
-
-    @workflow.update
-    async def accept(self, inp: cmd.AcceptInput) -> CaseState:
-        async with self._command(Action.accept, inp):
-            s = self.state
-            assert s.assignment is not None
-            if s.assignment.mediator_id is None:
-                s.assignment = await resolve_assignment(s.assignment.org_id, inp.mediator_id)
-            transitions.accepted(s, self.policy, workflow.now())
-            await self.ledger.record(
-                Step.accepted, inp.actor, detail={"mediator_id": inp.mediator_id}
-            )
-        return self._view()
-
-    @workflow.update
-    async def decline(self, inp: cmd.DeclineInput) -> CaseState:
-        async with self._command(Action.decline, inp):
-            transitions.release_mediator(self.state)
-            await self.ledger.record(Step.declined, inp.actor, detail={"reason": inp.reason})
-            await self._route()
-        return self._view()
-
-    @workflow.update
-    async def assign(self, inp: cmd.AssignInput) -> CaseState:
-        async with self._command(Action.assign, inp):
-            assignment = await resolve_assignment(inp.org_id, inp.mediator_id)
-            self.state.routing_attempts = 0
-            await self._assign(assignment, inp.actor, {"reason": inp.reason, "by": "supervisor"})
-        return self._view()
-
-    @workflow.update
-    async def sessions(self, inp: cmd.SessionInput) -> CaseState:
-        async with self._command(Action.sessions, inp):
-            detail = transitions.session_held(self.state, inp)
-            await self.ledger.record(Step.session, inp.actor, detail=detail)
-        return self._view()
-
-    @workflow.update
-    async def agreement(self, inp: cmd.AgreementInput) -> CaseState:
-        async with self._command(Action.agreement, inp):
-            detail = transitions.agreed(self.state, self.policy, workflow.now(), inp)
-            self.visits.bump()
-            # The window's timer starts before the step's record, as it always has (replay).
-            assert self.state.agreement is not None
-            window = self._close_judicial_window(self.state.agreement)
-            self.background.append(asyncio.create_task(window))
-            await self.ledger.record(Step.agreement, inp.actor, detail=detail)
-        return self._view()
-
-    @workflow.update
-    async def judicial_confirmation(self, inp: cmd.JudicialConfirmationInput) -> CaseState:
-        async with self._command(Action.judicial_confirmation, inp):
-            assert self.state.agreement is not None
-            self.state.agreement.judicial_confirmed_at = workflow.now()
-            await self.ledger.record(
-                Step.judicial_confirmation, inp.actor, detail={"note": inp.note}
-            )
-        return self._view()
-
-    @workflow.update
-    async def extend(self, inp: cmd.ExtendInput) -> CaseState:
-        async with self._command(Action.extend, inp):
-            detail = transitions.extended(self.state, self.policy, inp)
-            await self.ledger.record(Step.extension, inp.actor, detail=detail)
-        return self._view()
-
-    @workflow.update
-    async def follow_ups(self, inp: cmd.FollowUpInput) -> CaseState:
-        async with self._command(Action.follow_ups, inp):
-            self.visits.bump()
-            detail, closing = transitions.visited(self.state, self.policy, workflow.now(), inp)
-            await self.ledger.record(Step.follow_up, inp.actor, detail=detail)
-            if closing is not None:
-                await self._close(closing, inp.actor)
-        return self._view()
-
-    @workflow.update
-    async def reopen(self, inp: cmd.ReopenInput) -> CaseState:
-        async with self._command(Action.reopen, inp):
-            transitions.reopened(self.state, self.policy, workflow.now())
-            self.labor_notice_due = None
-            await self.ledger.record(Step.reopened, inp.actor, detail={"reason": inp.reason})
-        return self._view()
-
-    @workflow.update
-    async def terminate(self, inp: cmd.TerminateInput) -> CaseState:
-        return await self._close_by(Action.terminate, inp, Outcome.terminated, routes=True)
-
-    @workflow.update
-    async def refuse(self, inp: cmd.RefuseInput) -> CaseState:
-        return await self._close_by(Action.refuse, inp, Outcome.refused, routes=True)
-
-    @workflow.update
-    async def withdraw(self, inp: cmd.WithdrawInput) -> CaseState:
-        return await self._close_by(Action.withdraw, inp, Outcome.withdrawn, routes=False)
-
-    @workflow.update
-    async def reject(self, inp: cmd.RejectInput) -> CaseState:
-        return await self._close_by(Action.reject, inp, Outcome.not_accepted, routes=True)
-
-    @workflow.update
-    async def risk(self, inp: cmd.RiskInput) -> CaseState:
-        async with self._command(Action.risk, inp):
-            previous = self.state.risk_level
-            self.state.risk_level = inp.level
-            detail = {"from": previous.value, "to": inp.level.value, "reason": inp.reason}
-            await self.ledger.record(Step.risk_changed, inp.actor, detail=detail)
-            if inp.level is RiskLevel.red and not self.state.risk_alert_open:
-                await self._raise_risk_alert(inp.actor, "reassessment")
-        return self._view()
-
-    @workflow.update
-    async def risk_ack(self, inp: cmd.RiskAckInput) -> CaseState:
-        async with self._command(Action.risk_ack, inp):
-            self.state.risk_alert_open = False
-            await self.ledger.record(Step.risk_acknowledged, inp.actor, detail={"note": inp.note})
-        return self._view()
+        await self._every(w, period, "risk acknowledgement SLA", escalate)
 
     @workflow.update
     async def registration(self) -> CaseState:
@@ -397,29 +313,60 @@ class MediationCaseWorkflow:
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _command(self, action: Action, inp: cmd.CommandInput) -> AsyncIterator[None]:
-        """One command at a time, re-checked under the lock (the state may have moved
-        between the validator and the handler)."""
-        async with self.lock:
-            self._check(action, inp)
-            yield
-
-    def _check(self, action: Action, inp: cmd.CommandInput) -> None:
-        reason = rules.why_not(self.state, self.policy, action, workflow.now(), inp)
-        if reason is not None:
-            raise ApplicationError(reason, type=ILLEGAL, non_retryable=True)
-
-    async def _close_by(
-        self, action: Action, inp: cmd.ReasonInput, outcome: Outcome, routes: bool
-    ) -> CaseState:
-        async with self._command(action, inp):
-            await self._close(Closing(outcome, inp.reason, routes), inp.actor)
-        return self._view()
-
     def _watch(self, status: CaseStatus, moved: Callable[[], bool]) -> Watch:
-        """A watch that moves when the case leaves `status` or `moved()` holds."""
-        return watch(self.lock, lambda: self.state.status is not status, moved)
+        """A watch that moves when the case leaves `status` or `moved()` holds (or when the
+        run is to continue as new)."""
+        return watch(
+            self.lock, lambda: self.state.status is not status, moved, self._time_to_continue
+        )
+
+    async def _every(
+        self,
+        w: Watch,
+        period: timedelta | Callable[[], timedelta],
+        summary: str,
+        step: Callable[[], Awaitable[None]],
+    ) -> None:
+        """A repeating timer whose next time survives continue-as-new."""
+        first = self.next_at.pop(summary, None) if self.bounded else None
+        await w.every(period, summary, step, first, lambda t: self.next_at.update({summary: t}))
+        if not self._time_to_continue():
+            self.next_at.pop(summary, None)
+
+    # --- continue-as-new: a history that stays bounded ----------------------------------------
+
+    def _time_to_continue(self) -> bool:
+        return self.bounded and workflow.info().is_continue_as_new_suggested()
+
+    async def _continue_as_new(self) -> None:
+        """Hand the case to a fresh run (same workflow id, empty history) once every command
+        in flight has answered; its state and its clocks' memory go with it."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self.lock.locked()
+        )
+        carried = CarriedOver(
+            state=self.state.model_copy(deep=True),
+            reminded_for=self.reminded_for,
+            acceptance_reminded_for=self.acceptance_reminded_for,
+            follow_up_reminded_for=self.follow_up_reminded_for,
+            labor_notice_due=self.labor_notice_due,
+            next_at=self.next_at,
+            runs=self.runs + 1,
+        )
+        workflow.logger.info("case continues as new: run %d", carried.runs)
+        workflow.continue_as_new(self.input.model_copy(update={"carried": carried}))
+
+    def _resume_watchers(self) -> None:
+        """A continued run restarts the watchers its case had running."""
+        s = self.state
+        if s.status is CaseStatus.closed:
+            return
+        if s.risk_alert_open:
+            self.risk_watch = asyncio.create_task(self._watch_risk_ack())
+        if s.agreement is not None and s.agreement.judicial_window_open:
+            if s.deadlines.judicial_confirmation_until is not None:
+                window = self._close_judicial_window(s.agreement)
+                self.background.append(asyncio.create_task(window))
 
     def _view(self) -> CaseState:
         view = self.state.model_copy(deep=True)

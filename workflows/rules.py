@@ -99,6 +99,15 @@ def why_not(
     return None if inp is None else _why_not_input(state, inp)
 
 
+def escalation_interval(policy: Policy, escalations: int) -> timedelta:
+    """How long after the alert (or the last escalation) an unacknowledged red alert is
+    escalated again: the SLA, then doubling, never further apart than a day (or the SLA,
+    if that is longer). Escalation goes on until someone acknowledges; the backoff keeps
+    a forgotten alert from filling the case's history."""
+    sla = policy.risk_ack_sla
+    return min(sla * 2 ** min(escalations, 16), max(sla, timedelta(days=1)))
+
+
 def why_not_actor(state: CaseState, action: Action, actor: Actor) -> str | None:
     """DESIGN §7 with the assignment as the workflow knows it: the API asks the same before
     it sends a command, but whoever reaches Temporal directly, or acts on a case its

@@ -67,10 +67,23 @@ class Watch:
         """At `when`, take `step`, unless a command moved the case first."""
         return await self.until(when, summary) and await self.unless_moved(step)
 
-    async def every(self, period: timedelta, summary: str, step: Step) -> None:
-        """Take `step` every `period` until something moves (reminders, escalations)."""
+    async def every(
+        self,
+        period: timedelta | Callable[[], timedelta],
+        summary: str,
+        step: Step,
+        first: datetime | None = None,
+        planned: Callable[[datetime], None] | None = None,
+    ) -> None:
+        """Take `step` every `period` until something moves (reminders, escalations); the
+        first time at `first` when given (a clock carried over from the previous run), each
+        planned time told to `planned`, so it can be carried over to the next."""
         while not self.moved():
-            await self.at(workflow.now() + period, summary, step)
+            when = first or workflow.now() + (period() if callable(period) else period)
+            first = None
+            if planned is not None:
+                planned(when)
+            await self.at(when, summary, step)
 
     async def forever(self) -> None:
         """Until something moves, however long that takes."""
