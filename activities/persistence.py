@@ -8,13 +8,18 @@ from typing import Any
 
 from temporalio import activity
 
-from models.case import Step, StepReceipt, StepRecord
+from models.case import Step, StepReceipt, StepRecord, StuckStep
 from store.steps import CaseStore
 
 
 def persist_activities(store: CaseStore) -> list[Callable[..., Any]]:
-    """One activity definition per step."""
-    return [_persist_activity(store, step) for step in Step]
+    """One activity definition per step, and the alert for a step that will not go in."""
+
+    @activity.defn(name="alert_stuck_step")
+    def alert_stuck_step(stuck: StuckStep) -> bool:
+        return store.alert_stuck_step(stuck)
+
+    return [*(_persist_activity(store, step) for step in Step), alert_stuck_step]
 
 
 def _persist_activity(store: CaseStore, step: Step) -> Callable[..., Any]:

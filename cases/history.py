@@ -23,6 +23,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.case import CaseInput, CaseState, StepReceipt, StepRecord
 from models.commands import ACTION_OF_UPDATE, INPUT_OF
@@ -38,6 +39,7 @@ class HistoryEntry(BaseModel):
     actor_id: str | None = None
     actor_role: str | None = None
     step: str | None = None  # for kind == "step": the timeline row's kind
+    run: int = 1  # which run of the workflow (a case that continued as new has several)
 
 
 STEP_TEXT = {
@@ -86,11 +88,33 @@ def _receipt_text(receipt: StepReceipt) -> str:
     return STEP_TEXT.get(step, step.replace("_", " "))
 
 
-async def fetch(client: Client, workflow_id: str) -> WorkflowHistory:
-    return await client.get_workflow_handle(workflow_id).fetch_history()
+async def fetch(client: Client, workflow_id: str) -> list[WorkflowHistory]:
+    """Every run of the case still kept, oldest first: the latest, then back along each
+    run's `continued_execution_run_id` (no dependence on the visibility store's lag)."""
+    runs = [await client.get_workflow_handle(workflow_id).fetch_history()]
+    while True:
+        started = runs[0].events[0].workflow_execution_started_event_attributes
+        previous = started.continued_execution_run_id
+        if not previous:
+            return runs
+        try:
+            older = client.get_workflow_handle(workflow_id, run_id=previous)
+            runs.insert(0, await older.fetch_history())
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            return runs  # older runs are past Temporal's retention
 
 
-async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[HistoryEntry]:
+async def summarise_runs(
+    runs: list[WorkflowHistory], converter: DataConverter
+) -> list[HistoryEntry]:
+    return [e for n, h in enumerate(runs, start=1) for e in await summarise(h, converter, n)]
+
+
+async def summarise(
+    history: WorkflowHistory, converter: DataConverter, run: int = 1
+) -> list[HistoryEntry]:
     """One entry per thing a person cares about, in event order."""
     entries: list[HistoryEntry] = []
     timers: dict[int, str] = {}  # TimerStarted event id → what the timer is for
@@ -98,7 +122,7 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
 
     def add(ev: HistoryEvent, kind: str, what: str, **kw: Any) -> None:
         kw.setdefault("at", _at(ev))
-        entries.append(HistoryEntry(event_id=ev.event_id, kind=kind, what=what, **kw))
+        entries.append(HistoryEntry(event_id=ev.event_id, kind=kind, what=what, run=run, **kw))
 
     for ev in history.events:
         t = ev.event_type
@@ -107,6 +131,8 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
             (inp,) = await converter.decode(a.input.payloads, [CaseInput])
             by = inp.registered_by
             what = f"workflow started for case {inp.case_no}"
+            if a.continued_execution_run_id:
+                what = f"run {run} of case {inp.case_no}: its state and clocks carried over"
             add(ev, "workflow", what, actor_id=by.principal_id, actor_role=by.role)
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             a2 = ev.activity_task_scheduled_event_attributes
@@ -160,11 +186,12 @@ async def summarise(history: WorkflowHistory, converter: DataConverter) -> list[
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
             reason = ev.workflow_execution_terminated_event_attributes.reason
             add(ev, "workflow", f"workflow terminated by an operator ({reason})")
+        elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            add(ev, "workflow", "history long enough: the case continues in a new run")
         elif t in (
             E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
             E.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
             E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-            E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
         ):
             add(ev, "workflow", E.Name(t).removeprefix("EVENT_TYPE_").lower().replace("_", " "))
     return entries

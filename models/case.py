@@ -247,6 +247,16 @@ class NotificationDraft(Strict):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class StuckStep(Strict):
+    """A step the case store would not take within the policy's bound: the duty
+    supervisor's alert (ids and the error's type only)."""
+
+    case_id: str
+    seq: int
+    step: Step
+    error: str
+
+
 class StepRecord(Strict):
     """One transition: the case snapshot after it, its timeline event, its outbox entries."""
 

@@ -38,6 +38,10 @@ class Policy(BaseModel):
     follow_up_overdue_after: timedelta = timedelta(days=3)
     labor_arbitration_limitation: timedelta = timedelta(days=365)
     collective_headcount: int = Field(default=10, ge=2)
+    # Not a legal period: how long a step may keep failing to reach the case store before
+    # the duty supervisor is alerted (it is then retried in the background, and the case
+    # stays workable). Snapshotted like the rest, so tests can shorten it.
+    step_alert_after: timedelta = timedelta(minutes=1)
 
     def follow_up_every(self, risk: RiskLevel) -> timedelta:
         return {

@@ -183,8 +183,8 @@ def history_cmd(
 
     async def run() -> list[history.HistoryEntry]:
         client = await connect(settings, settings.keyring())
-        events = await history.fetch(client, _workflow_id(case))
-        return await history.summarise(events, client.data_converter)
+        runs = await history.fetch(client, _workflow_id(case))
+        return await history.summarise_runs(runs, client.data_converter)
 
     entries = asyncio.run(run())
     if as_json:
@@ -192,11 +192,11 @@ def history_cmd(
             sys.stdout.write(e.model_dump_json() + "\n")
         return
     table = Table(title=_workflow_id(case))
-    for column in ("#", "time (UTC)", "kind", "what", "by"):
+    for column in ("run", "#", "time (UTC)", "kind", "what", "by"):
         table.add_column(column)
     for e in entries:
         by = f"{e.actor_id} ({e.actor_role})" if e.actor_role else (e.actor_id or "")
-        table.add_row(str(e.event_id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, e.what, by)
+        table.add_row(str(e.run), str(e.event_id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, e.what, by)
     Console(width=160).print(table)
 
 
@@ -204,8 +204,12 @@ def history_cmd(
 def export_history_cmd(
     case: Annotated[str, typer.Argument(help="case id (or its workflow id, case-<id>)")],
     output: Annotated[str, typer.Option("-o", "--output", help="file; '-' for stdout")] = "-",
+    run_number: Annotated[
+        int, typer.Option("--run", help="which run, 1 the first; default the latest")
+    ] = 0,
 ) -> None:
-    """Write the history as Temporal stores it (`temporal workflow show --output json`)."""
+    """Write one run's history as Temporal stores it (`temporal workflow show --output
+    json`); a case that continued as new has several (`mediation history` tells them)."""
     import asyncio
     from pathlib import Path
 
@@ -216,7 +220,8 @@ def export_history_cmd(
 
     async def run() -> str:
         client = await connect(settings, settings.keyring())
-        return history.export_json(await history.fetch(client, _workflow_id(case)))
+        runs = await history.fetch(client, _workflow_id(case))
+        return history.export_json(runs[run_number - 1 if run_number else -1])
 
     text = asyncio.run(run())
     if output == "-":

@@ -7,6 +7,7 @@ key). A retried or replayed activity therefore never duplicates or regresses any
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, update
@@ -15,7 +16,8 @@ from sqlmodel import col, select
 from core.crypto import Keyring
 from core.db import insert_ignore, session_scope
 from core.redact import remember_names
-from models.case import CaseInput, CaseState, StepRecord
+from models.case import CaseInput, CaseState, StepRecord, StuckStep
+from models.enums import NotificationKind
 from models.tables import Case, CaseEvent, Notification, Party
 
 
@@ -89,6 +91,25 @@ class CaseStore:
                     ["dedupe_key"],
                 )
         return written
+
+    def alert_stuck_step(self, stuck: StuckStep) -> bool:
+        """Tell the duty supervisor (through the outbox) that a step keeps failing to be
+        recorded; once per step. True when this call wrote the alert."""
+        with session_scope(self.engine) as session:
+            return insert_ignore(
+                session,
+                Notification,
+                {
+                    "case_id": stuck.case_id,
+                    "seq": stuck.seq,
+                    "kind": NotificationKind.supervisor_alert.value,
+                    "audience": "duty_supervisor",
+                    "dedupe_key": f"{stuck.case_id}:{stuck.seq}:step-not-recorded",
+                    "detail": {"step_not_recorded": stuck.step.value, "error": stuck.error},
+                    "created_at": datetime.now(UTC),
+                },
+                ["dedupe_key"],
+            )
 
     def _create_case(self, session: Any, case: CaseInput, state: CaseState) -> None:
         intake = case.intake

@@ -47,6 +47,18 @@ async def command(
     return await http.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=auth(token))
 
 
+async def in_mediation(http: httpx.AsyncClient, tokens: dict[str, str]) -> str:
+    """A family case from 七间社区 taken in and accepted by the studio's mediator; its id."""
+    r = await post_case(http, tokens["officer"], intake_json())
+    assert r.status_code == 201, r.text
+    case = r.json()
+    accept = {"mediator_id": case["assignment"]["mediator_id"]}
+    r = await command(http, tokens["mediator_qijian"], case["case_id"], "accept", accept)
+    assert r.status_code == 200 and r.json()["status"] == "in_mediation", r.text
+    cid: str = case["case_id"]
+    return cid
+
+
 async def poll_case(
     http: httpx.AsyncClient,
     token: str,

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from models.enums import DisputeType, Role
 from models.tables import Case
 from store.principals import create_principal
-from tests.api_helpers import auth, intake_json, now_iso, post_case
+from tests.api_helpers import auth, in_mediation, intake_json, now_iso, post_case
 from tests.helpers import event_kinds
 
 
@@ -31,24 +31,11 @@ def _session(summary: str = "双方陈述") -> dict[str, Any]:
     return {"held_at": now_iso(), "summary": summary, "attendees": ["甲", "乙"]}
 
 
-async def _in_mediation(http: httpx.AsyncClient, tokens: dict[str, str]) -> str:
-    r = await post_case(http, tokens["officer"], intake_json())
-    assert r.status_code == 201, r.text
-    case = r.json()
-    accept = {"mediator_id": case["assignment"]["mediator_id"]}
-    r = await _post(
-        http, tokens["mediator_qijian"], case["case_id"], "accept", accept, f"a-{uuid.uuid4()}"
-    )
-    assert r.status_code == 200 and r.json()["status"] == "in_mediation", r.text
-    cid: str = case["case_id"]
-    return cid
-
-
 async def test_a_command_retried_with_its_key_records_one_step_and_answers_the_same(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
 ) -> None:
     mediator = tokens["mediator_qijian"]
-    cid = await _in_mediation(http, tokens)
+    cid = await in_mediation(http, tokens)
     key = f"session-{uuid.uuid4()}"
     body = _session()
     first = await _post(http, mediator, cid, "sessions", body, key)
@@ -75,7 +62,7 @@ async def test_a_retry_after_a_client_side_timeout_records_one_step(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine, api_url: str
 ) -> None:
     mediator = tokens["mediator_qijian"]
-    cid = await _in_mediation(http, tokens)
+    cid = await in_mediation(http, tokens)
     key = f"timeout-{uuid.uuid4()}"
     body = _session()
     # The client gives up long before the answer; the request has left and lands anyway.
@@ -98,7 +85,7 @@ async def test_a_retried_command_that_closed_the_case_answers_as_it_did(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
 ) -> None:
     mediator = tokens["mediator_qijian"]
-    cid = await _in_mediation(http, tokens)
+    cid = await in_mediation(http, tokens)
     key = f"refuse-{uuid.uuid4()}"
     first = await _post(http, mediator, cid, "terminate", {"reason": "调解不成"}, key)
     assert first.status_code == 200 and first.json()["status"] == "closed", first.text

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.problems import PROBLEM
 from core.settings import Settings
-from tests.api_helpers import auth, intake_json, now_iso, post_case
+from tests.api_helpers import auth, in_mediation, intake_json, now_iso, post_case
 from tests.conftest import SDK_METRICS_BIND, TEST_KEYS, served
 from tests.helpers import event_kinds
 
@@ -26,23 +26,11 @@ def _session(**changes: Any) -> dict[str, Any]:
     return {"held_at": now_iso(), "summary": "双方陈述", "attendees": ["甲", "乙"], **changes}
 
 
-async def _in_mediation(http: httpx.AsyncClient, tokens: dict[str, str]) -> str:
-    r = await post_case(http, tokens["officer"], intake_json())
-    assert r.status_code == 201, r.text
-    case = r.json()
-    accept = {"mediator_id": case["assignment"]["mediator_id"]}
-    url = f"/api/v1/cases/{case['case_id']}/accept"
-    r = await http.post(url, json=accept, headers=auth(tokens["mediator_qijian"]))
-    assert r.status_code == 200, r.text
-    cid: str = case["case_id"]
-    return cid
-
-
 async def test_over_long_fields_and_bodies_are_refused_before_anything_is_written(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
 ) -> None:
     mediator = tokens["mediator_qijian"]
-    cid = await _in_mediation(http, tokens)
+    cid = await in_mediation(http, tokens)
     before = event_kinds(engine, cid)
     url = f"/api/v1/cases/{cid}/sessions"
 
@@ -95,7 +83,7 @@ async def test_a_command_that_takes_too_long_answers_503_and_its_retry_gets_the_
     api_queue: str,
 ) -> None:
     mediator = tokens["mediator_qijian"]
-    cid = await _in_mediation(http, tokens)
+    cid = await in_mediation(http, tokens)
     impatient = Settings(
         database_url=db_url,
         task_queue=api_queue,
@@ -124,7 +112,7 @@ async def test_an_unmapped_error_is_problem_json_counted_and_a_keyed_retry_recor
     command's Update succeeded, the client gets a 500 (problem+json, counted on /metrics)
     and its retry with the key gets the first answer, with one step recorded."""
     mediator = tokens["mediator_qijian"]
-    cid = await _in_mediation(http, tokens)
+    cid = await in_mediation(http, tokens)
     headers = auth(mediator) | {"Idempotency-Key": f"audit-{uuid.uuid4()}"}
     body = _session()
     with engine.begin() as conn:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from cases import history
 from models.commands import Action, AssignBody, ReasonBody, RiskAckBody
 from models.enums import CaseStatus, DisputeType, RiskFlag
 from models.policy import Policy
@@ -78,3 +79,16 @@ async def test_a_long_wait_continues_as_new_and_keeps_its_clocks_and_timeline(
     assert kinds.count("intake") == 1 and kinds.count("closure") == 1
     assert kinds.count("supervisor_reminder") >= 30
     assert len([w async for w in client.list_workflows(query)]) >= 3
+
+    # The story for people reads across the runs, oldest first, and says where one ends.
+    runs = await history.fetch(client, h.id)
+    assert len(runs) >= 3
+    story = await history.summarise_runs(runs, client.data_converter)
+    assert [e.run for e in story] == sorted(e.run for e in story)
+    assert story[0].what.startswith("workflow started for case")
+    carried = [e for e in story if "carried over" in e.what]
+    assert [e.run for e in carried] == list(range(2, len(runs) + 1))
+    continued = [e for e in story if "continues in a new run" in e.what]
+    assert len(continued) == len(runs) - 1
+    steps = [e.step for e in story if e.kind == "step"]
+    assert steps.count("intake") == 1 and steps[-1] == "closure"

@@ -246,3 +246,14 @@ def test_an_unacknowledged_red_alert_is_escalated_ever_less_often_but_at_least_d
     assert gaps[4:] == [timedelta(days=1)] * 4  # capped: the alert is never dropped
     slow = POLICY.model_copy(update={"risk_ack_sla": timedelta(days=2)})
     assert rules.escalation_interval(slow, 5) == timedelta(days=2)  # never under the SLA
+
+
+def test_a_bounded_step_gets_the_attempts_its_backoff_fits_in_the_bound() -> None:
+    from workflows.steps import ACTIVITY_RETRY, retries_within
+
+    # Attempts start at 0 s, 1 s, 3 s, 7 s, 15 s, 31 s (the backoff doubles from a second).
+    assert retries_within(timedelta(seconds=0)).maximum_attempts == 1
+    assert retries_within(timedelta(seconds=2)).maximum_attempts == 2
+    assert retries_within(timedelta(seconds=3)).maximum_attempts == 3
+    assert retries_within(timedelta(minutes=1)).maximum_attempts == 6
+    assert retries_within(timedelta(minutes=1)).initial_interval == ACTIVITY_RETRY.initial_interval

@@ -63,7 +63,7 @@ class MediationCaseWorkflow(CaseCommands):
             state=initial_state(inp, workflow.info().workflow_id, workflow.now())
         )
         self.state = carried.state.model_copy(deep=True)
-        self.ledger = Ledger(self.state, self._view)
+        self.ledger = Ledger(self.state, self._view, inp.policy.step_alert_after)
         self.lock = asyncio.Lock()
         self.assignments = Generation()  # a stale acceptance timer must not act
         self.visits = Generation()  # a stale follow-up timer must not act
@@ -78,6 +78,7 @@ class MediationCaseWorkflow(CaseCommands):
         self.background: list[asyncio.Task[None]] = []  # watchers, kept referenced
         self.registered = inp.carried is not None  # screened and routed (or closed, …)
         self.bounded = inp.carried is not None  # continues as new when suggested (BOUNDED)
+        self.ledger.bounded = self.bounded
 
     # --- the main line ----------------------------------------------------------------------
 
@@ -85,6 +86,7 @@ class MediationCaseWorkflow(CaseCommands):
     async def run(self, inp: CaseInput) -> CaseState:
         if inp.carried is None:
             self.bounded = workflow.patched(BOUNDED)
+            self.ledger.bounded = self.bounded
             async with self.lock:
                 await self._register(inp)
                 self.registered = True
@@ -342,7 +344,11 @@ class MediationCaseWorkflow(CaseCommands):
         """Hand the case to a fresh run (same workflow id, empty history) once every command
         in flight has answered; its state and its clocks' memory go with it."""
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and not self.lock.locked()
+            lambda: (
+                workflow.all_handlers_finished()
+                and not self.lock.locked()
+                and not self.ledger.unrecorded
+            )
         )
         carried = CarriedOver(
             state=self.state.model_copy(deep=True),

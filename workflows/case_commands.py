@@ -185,7 +185,14 @@ class CaseCommands:
         between the validator and the handler)."""
         async with self.lock:
             self._check(action, inp)
+            before = self.state.seq
             yield
+            after = self.state.seq
+        # The answer is the state once the command's steps are in the store. A step the
+        # store would not take in time is retried in the background (Ledger): the lock is
+        # free for other commands meanwhile, and this one answers when its own steps land.
+        if self.ledger.unrecorded:
+            await workflow.wait_condition(lambda: self.ledger.landed(before, after))
 
     def _check(self, action: Action, inp: cmd.CommandInput) -> None:
         reason = rules.why_not(self.state, self.policy, action, workflow.now(), inp)

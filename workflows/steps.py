@@ -7,6 +7,8 @@ Deterministic workflow code, run inside the sandbox.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import inspect
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,6 +31,7 @@ from models.case import (
     RouteRequest,
     Step,
     StepRecord,
+    StuckStep,
 )
 from models.commands import UNKNOWN_ASSIGNEE, Action, CommandInput
 from models.enums import NotificationKind, Outcome
@@ -176,11 +179,18 @@ DURABLE_ROUTING = "durable-routing-2026-11"
 
 
 async def run_activity(
-    name: str, arg: Any, result_type: type[T] | None, *, decision: bool = False
+    name: str,
+    arg: Any,
+    result_type: type[T] | None,
+    *,
+    decision: bool = False,
+    within: timedelta | None = None,
 ) -> T:
     """One activity with the case's timeout and retry policy. Every step is short (a store
     write, a roster read, a screening), idempotent, and needs no worker of its own; a
-    `decision` that may come out differently when run again is kept in history first."""
+    `decision` that may come out differently when run again is kept in history first.
+    `within`: give up (ActivityError) after the attempts that fit in that long; without it,
+    retried until it does."""
     local = workflow.patched(LOCAL_STEPS)
     if local and decision and workflow.patched(DURABLE_ROUTING):
         local = False
@@ -190,19 +200,43 @@ async def run_activity(
         arg,
         result_type=result_type,
         start_to_close_timeout=ACTIVITY_TIMEOUT,
-        retry_policy=ACTIVITY_RETRY,
+        retry_policy=ACTIVITY_RETRY if within is None else retries_within(within),
     )
     return result
 
 
+def retries_within(bound: timedelta, policy: RetryPolicy = ACTIVITY_RETRY) -> RetryPolicy:
+    """`policy`, with as many attempts as its backoff lets start within `bound` (at least
+    one). By count rather than by a schedule-to-close timeout, whose meaning for local
+    activities that back off is the SDK's to decide."""
+    started, interval, attempts = timedelta(0), policy.initial_interval, 1
+    ceiling = policy.maximum_interval or interval * 100
+    while started + interval <= bound:
+        started += interval
+        interval = min(interval * policy.backoff_coefficient, ceiling)
+        attempts += 1
+    return dataclasses.replace(policy, maximum_attempts=attempts)
+
+
 class Ledger:
     """Numbers and persists a case's steps: one activity type per step (so replay catches a
-    reordering), the search attributes upserted when they change."""
+    reordering), the search attributes upserted when they change.
 
-    def __init__(self, state: CaseState, view: Callable[[], CaseState]) -> None:
+    A step the store will not take within `alert_after` (cases since BOUNDED, which sets
+    `bounded`) raises a supervisor alert and is kept trying in the background, in order,
+    so the case's lock is free for the next command; `landed` tells a command whose step
+    waits there when it is in."""
+
+    def __init__(
+        self, state: CaseState, view: Callable[[], CaseState], alert_after: timedelta
+    ) -> None:
         self.state = state
         self.view = view
+        self.alert_after = alert_after
         self.search_attributes: dict[str, Any] = {}
+        self.bounded = False
+        self.unrecorded: list[StepRecord] = []  # in step order
+        self.draining: asyncio.Task[None] | None = None
 
     async def record(
         self,
@@ -239,7 +273,50 @@ class Ledger:
             intake=intake,
         )
         # The result is a StepReceipt (older histories: a bool); the workflow needs neither.
-        await run_activity(step.activity_name, record, None)
+        if not self.bounded:
+            await run_activity(step.activity_name, record, None)
+            return
+        try:
+            await run_activity(step.activity_name, record, None, within=self.alert_after)
+        except (ActivityError, ApplicationError) as exc:  # a local activity's: the latter
+            await self._hold(record, exc)
+
+    def landed(self, after: int, upto: int) -> bool:
+        """Whether the steps numbered after `after` up to `upto` are all in the store."""
+        return not any(after < r.seq <= upto for r in self.unrecorded)
+
+    async def _hold(self, record: StepRecord, exc: Exception) -> None:
+        """Alert the duty supervisor, then keep trying the step (a scheduled activity, its
+        retries in history) without holding up the case."""
+        cause: BaseException = exc
+        while cause.__cause__ is not None:  # the innermost says why
+            cause = cause.__cause__
+        error = type(cause).__name__
+        if isinstance(cause, ApplicationError) and cause.type:
+            error = cause.type
+        workflow.logger.error(
+            "case step %s (seq %d) not recorded within %s: supervisor alerted, still trying",
+            record.step.value,
+            record.seq,
+            self.alert_after,
+            extra={"step": record.step.value, "seq": record.seq, "error": error},
+        )
+        self.unrecorded.append(record)
+        stuck = StuckStep(
+            case_id=record.state.case_id, seq=record.seq, step=record.step, error=error
+        )
+        try:
+            await run_activity("alert_stuck_step", stuck, None, within=self.alert_after)
+        except (ActivityError, ApplicationError):
+            workflow.logger.error("the alert about step seq %d could not be written", record.seq)
+        if self.draining is None or self.draining.done():
+            self.draining = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.unrecorded:
+            record = self.unrecorded[0]
+            await run_activity(record.step.activity_name, record, None, decision=True)
+            self.unrecorded.pop(0)
 
 
 async def resolve_assignment(org_id: str, mediator_id: str | None) -> Assignment:

@@ -41,7 +41,7 @@ async def case_history(
         raise HTTPException(403, "only supervisors read the raw history")
     client = rt.client
     try:
-        events = await history.fetch(client, case.workflow_id)
+        runs = await history.fetch(client, case.workflow_id)
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
             raise HTTPException(
@@ -52,6 +52,8 @@ async def case_history(
     return HistoryOut(
         case_id=case.id,
         workflow_id=case.workflow_id,
-        entries=await history.summarise(events, converter),
-        events=await history.decoded_events(events, converter) if raw else None,
+        entries=await history.summarise_runs(runs, converter),
+        events=[e for h in runs for e in await history.decoded_events(h, converter)]
+        if raw
+        else None,
     )
