@@ -86,11 +86,17 @@ class Driver:
         """Register a case; the case once routed (polled, when intake answers `registered`)."""
         key = {"Idempotency-Key": f"bench-{uuid.uuid4()}"}
         officer = self.tokens["officer"]
-        r = await self._send(
-            stats, "intake", "POST", CASES, officer, json=intake_body(n), headers=key
-        )
-        case = self._check(stats, "intake", r)
         deadline = time.monotonic() + PATIENCE
+        while True:  # as a client should: a 503 with Retry-After is tried again, same key
+            r = await self._send(
+                stats, "intake", "POST", CASES, officer, json=intake_body(n), headers=key
+            )
+            wait = r.headers.get("retry-after")
+            if r.status_code != 503 or wait is None or time.monotonic() > deadline:
+                break
+            stats.retried_503 += 1
+            await asyncio.sleep(float(wait))
+        case = self._check(stats, "intake", r)
         while case.get("assignment") is None and case["status"] == "registered":
             if time.monotonic() > deadline:
                 stats.fail("intake_poll", "still registered after the patience")

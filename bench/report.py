@@ -20,7 +20,7 @@ def _summary(report: dict[str, Any]) -> Table:
     bare = report["bare"]
     t = Table(title="Throughput (T = bare Temporal, one activity per workflow)")
     for col in ("figure", "rate /s", "ratio to T", "done", "failures", "404s to mediator",
-                "intake_polls", "wall s"):  # fmt: skip
+                "503 retried", "wall s"):  # fmt: skip
         t.add_column(col, justify="left" if col == "figure" else "right")
     t.add_row(
         f"T (bare, C={bare['concurrency']})",
@@ -41,7 +41,7 @@ def _summary(report: dict[str, Any]) -> Table:
             f"{m['finished']}/{m['started']}",
             str(m["failures"]),
             str(m["mediator_404s"]),
-            str(m["intake_polls"]),
+            str(m.get("retried_503", 0)),
             _f(m["seconds"], 1),
         )
     return t

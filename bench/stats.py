@@ -36,6 +36,7 @@ class Stats:
     failure_examples: list[str] = field(default_factory=list)
     mediator_404s: Counter[str] = field(default_factory=Counter)
     intake_polls: int = 0
+    retried_503: int = 0  # answers of 503 + Retry-After, tried again with the same key
     started: int = 0
     finished: int = 0  # closed (happy path) or routed (open cases)
     first_start: float = 0.0
@@ -69,6 +70,7 @@ class Stats:
             "mediator_404s": sum(self.mediator_404s.values()),
             "mediator_404s_by_route": dict(self.mediator_404s),
             "intake_polls": self.intake_polls,
+            "retried_503": self.retried_503,
             "max_in_flight": self.max_in_flight,
             "routes": {r: latency_summary(v) for r, v in self.latencies.items() if v},
             "case": latency_summary(self.case_seconds),
