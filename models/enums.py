@@ -100,3 +100,7 @@ class FollowUpResult(StrEnum):
     partially_performed = "partially_performed"
     not_performed = "not_performed"
     unreachable = "unreachable"
+
+
+# Audiences that are not parties of the case; the gateway maps them to people (README).
+POLICE_LIAISON, DUTY_SUPERVISOR = "police_liaison", "duty_supervisor"

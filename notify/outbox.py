@@ -33,15 +33,15 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from core.crypto import Keyring
-from core.db import insert_ignore, session_scope
+from core.db import session_scope
 from models.enums import NotificationKind
-from models.tables import Case, Notification, Party, utcnow
+from models.tables import Case, Notification, Party
 from notify.senders import Sender, Undeliverable
+from store.steps import alert_duty_supervisor
 
 log = structlog.get_logger("outbox")
 MAX_ATTEMPTS = 20
 NEVER_ABANDONED = frozenset({NotificationKind.risk_alert.value})
-DUTY_SUPERVISOR = "duty_supervisor"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -199,17 +199,7 @@ class Dispatcher:
     def _alert_supervisor(session: Session, n: Notification) -> bool:
         """One supervisor alert per undelivered message (its dedupe key says so); True when
         this call wrote it."""
-        return insert_ignore(
-            session,
-            Notification,
-            {
-                "case_id": n.case_id,
-                "seq": n.seq,
-                "kind": NotificationKind.supervisor_alert.value,
-                "audience": DUTY_SUPERVISOR,
-                "dedupe_key": f"{n.dedupe_key}/undelivered"[:200],
-                "detail": {"undelivered": n.kind, "audience": n.audience, "error": n.last_error},
-                "created_at": utcnow(),
-            },
-            ["dedupe_key"],
+        detail = {"undelivered": n.kind, "audience": n.audience, "error": n.last_error}
+        return alert_duty_supervisor(
+            session, n.case_id, n.seq, f"{n.dedupe_key}/undelivered", detail
         )

@@ -17,7 +17,7 @@ from core.crypto import Keyring
 from core.db import insert_ignore, session_scope
 from core.redact import remember_names
 from models.case import CaseInput, CaseState, StepRecord, StuckStep
-from models.enums import NotificationKind
+from models.enums import DUTY_SUPERVISOR, NotificationKind
 from models.tables import Case, CaseEvent, Notification, Party
 
 
@@ -39,6 +39,27 @@ def _case_columns(state: CaseState) -> dict[str, Any]:
         "updated_at": state.updated_at,
         "closed_at": state.closed_at,
     }
+
+
+def alert_duty_supervisor(
+    session: Any, case_id: str, seq: int, dedupe_key: str, detail: dict[str, Any]
+) -> bool:
+    """A supervisor_alert to the duty supervisor in the outbox, once per `dedupe_key` (the
+    outbox's undelivered messages, a step the store would not take). True when written."""
+    return insert_ignore(
+        session,
+        Notification,
+        {
+            "case_id": case_id,
+            "seq": seq,
+            "kind": NotificationKind.supervisor_alert.value,
+            "audience": DUTY_SUPERVISOR,
+            "dedupe_key": dedupe_key[:200],
+            "detail": detail,
+            "created_at": datetime.now(UTC),
+        },
+        ["dedupe_key"],
+    )
 
 
 class CaseStore:
@@ -96,19 +117,12 @@ class CaseStore:
         """Tell the duty supervisor (through the outbox) that a step keeps failing to be
         recorded; once per step. True when this call wrote the alert."""
         with session_scope(self.engine) as session:
-            return insert_ignore(
+            return alert_duty_supervisor(
                 session,
-                Notification,
-                {
-                    "case_id": stuck.case_id,
-                    "seq": stuck.seq,
-                    "kind": NotificationKind.supervisor_alert.value,
-                    "audience": "duty_supervisor",
-                    "dedupe_key": f"{stuck.case_id}:{stuck.seq}:step-not-recorded",
-                    "detail": {"step_not_recorded": stuck.step.value, "error": stuck.error},
-                    "created_at": datetime.now(UTC),
-                },
-                ["dedupe_key"],
+                stuck.case_id,
+                stuck.seq,
+                f"{stuck.case_id}:{stuck.seq}:step-not-recorded",
+                {"step_not_recorded": stuck.step.value, "error": stuck.error},
             )
 
     def _create_case(self, session: Any, case: CaseInput, state: CaseState) -> None:

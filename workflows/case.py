@@ -5,9 +5,9 @@ for acceptance or a supervisor, mediation with its deadlines, follow-up, the jud
 window, the red-risk watch), continue-as-new, then the plumbing; the commands (one Update
 with a typed input each) are in workflows/case_commands.py. What is a rule (a date, an
 outcome, whether a command is legal) lives in workflows/rules.py; this class carries the
-decisions out. Every transition is persisted by
-an activity of its own type (`persist_<step>`), under one lock, so steps are numbered in
-the order they happened and the store's timeline matches the history.
+decisions out. Every transition is persisted by an activity of its own type
+(`persist_<step>`), under one lock, so steps are numbered in the order they happened and
+the store's timeline matches the history.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from models.case import (
     StuckStep,
 )
 from models.commands import UNKNOWN_ASSIGNEE, Action, CommandInput
-from models.enums import NotificationKind, Outcome
+from models.enums import DUTY_SUPERVISOR, POLICE_LIAISON, NotificationKind, Outcome
 
 T = TypeVar("T")
 W = TypeVar("W")
@@ -50,7 +50,6 @@ ACTIVITY_TIMEOUT = timedelta(seconds=10)
 PARTIES = "parties"
 SUPERVISORS = "supervisors"
 MEDIATOR = "mediator"  # the assigned mediator (or organisation), as the case stands at the step
-POLICE_LIAISON, DUTY_SUPERVISOR = "police_liaison", "duty_supervisor"
 
 K = NotificationKind
 RISK_ALERTS = ((K.risk_alert, POLICE_LIAISON), (K.risk_alert, DUTY_SUPERVISOR))  # R3: at once
