@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from sqlalchemy import func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -13,10 +16,11 @@ from api.access import (
     permitted_actions,
     require_readable,
     require_role,
+    scope_filter,
     sees_personal_data,
 )
 from api.deps import Principal, Runtime
-from api.schemas import CaseOut, PartyOut
+from api.schemas import CaseOut, CasePage, CaseSummary, PartyOut
 from cases.read import current_state
 from core.crypto import Keyring
 from core.redact import remember_names
@@ -31,6 +35,34 @@ def load_case(session: Session, case_id: str, *, scope_only: bool = False) -> Ca
         heavy = (defer(Case.state), defer(Case.policy), defer(Case.summary))  # type: ignore[arg-type]
         return session.get(Case, case_id, options=heavy)
     return session.get(Case, case_id)
+
+
+def query_cases(
+    session: Session,
+    principal: Principal,
+    filters: Mapping[str, object],
+    page: int = 1,
+    page_size: int = 20,
+) -> CasePage:
+    """A page of the cases this principal may read, newest first; `filters` are column ==
+    value conditions (None: not filtered)."""
+    require_role(principal, MAY_READ_CASES, "read cases")
+    stmt = select(Case).where(scope_filter(principal))
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(getattr(Case, column) == value)
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(
+        stmt.order_by(col(Case.created_at).desc(), Case.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)  # type: ignore[attr-defined]
+    ).all()
+    return CasePage(
+        items=[CaseSummary.from_row(r) for r in rows],
+        page=page,
+        page_size=page_size,
+        total=total,
+    )
 
 
 def parties_out(

@@ -2,36 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
-from sqlalchemy import func
+from fastapi import APIRouter, Query, Response
 from sqlmodel import col, select
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from api.access import (
-    MAY_INTAKE,
     MAY_READ_CASES,
-    actor_of,
     mask_detail,
     require_readable,
     require_role,
-    scope_filter,
     sees_personal_data,
 )
-from api.cases import load_case, present, readable_case
+from api.cases import load_case, present, query_cases, readable_case
+from api.commands import register
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
-from api.idempotency import IdempotencyKeyHeader, Key, claim
+from api.idempotency import IdempotencyKeyHeader
 from api.problems import error_responses
-from api.schemas import CaseOut, CasePage, CaseSummary, EventOut, NotificationOut
-from cases.intake import new_case_input, start_case
-from core.redact import remember_names
+from api.schemas import CaseOut, CasePage, EventOut, NotificationOut
 from models.case import IntakeRequest
 from models.enums import CaseStatus, DisputeType, RiskLevel
-from models.tables import Case, CaseEvent, Notification
+from models.tables import CaseEvent, Notification
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=error_responses(401, 403, 422))
 NOT_FOUND = error_responses(404)
@@ -61,38 +52,10 @@ async def intake(
     `Idempotency-Key` from the same principal with the same body always names the same
     case: the first request answers 201, every repeat 200 with that case, even after it
     closed; another body under the key answers 422."""
-    require_role(principal, MAY_INTAKE, "register cases")
-    remember_names(p.name for p in body.parties)
-    key = Key.of(principal.id, idempotency_key, "POST /cases", body) if idempotency_key else None
-    case = new_case_input(body, rt.policy, key.digest if key else None, actor_of(principal))
-    if key is not None:
-        first = (await rt.db(lambda s: claim(s, key, case.case_id))).first
-        if not first:
-            response.status_code = 200
-            seen = await rt.db(lambda s: load_case(s, case.case_id))
-            if seen is not None and seen.status != CaseStatus.registered.value:
-                return await present(rt, principal, require_readable(principal, seen))
-            # A repeat while the first request's case is still being routed: the start below
-            # joins that workflow, and its registration Update (same id) answers when routed.
-    state = None
-    try:
-        async with asyncio.timeout(rt.settings.command_timeout):
-            state = await start_case(rt.client, rt.settings.task_queue, case)
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        raise HTTPException(
-            503, "the case is not routed yet; retry with the same Idempotency-Key"
-        ) from None
-    except WorkflowAlreadyStartedError:
-        response.status_code = 200  # the key's case ran and closed already: its row answers
-    except RPCError:
-        raise HTTPException(503, "the workflow service is not reachable; try again") from None
-    # With the registration's state in hand, the row is only needed for scope and parties.
-    row = await rt.db(lambda s: load_case(s, case.case_id, scope_only=state is not None))
-    if row is None:  # the intake step is persisted before registration answers
-        raise HTTPException(503, "the case is not recorded yet; retry with the same key")
-    if response.status_code == 200:  # a repeat sees no more than its principal may read
-        require_readable(principal, row)
-    return await present(rt, principal, row, state)
+    case, created = await register(rt, principal, body, idempotency_key)
+    if not created:
+        response.status_code = 200
+    return case
 
 
 @router.get("", response_model=CasePage)
@@ -106,35 +69,21 @@ def list_cases(
     town: str | None = None,
     risk_level: RiskLevel | None = None,
     overdue: bool | None = None,
+    case_no: Annotated[str | None, Query(max_length=32)] = None,
     page: Annotated[int, Query(ge=1, le=100000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> CasePage:
-    require_role(principal, MAY_READ_CASES, "read cases")
-    stmt = select(Case).where(scope_filter(principal))
     filters = {
-        Case.status: status,
-        Case.dispute_type: dispute_type,
-        Case.org_id: org_id,
-        Case.mediator_id: mediator_id,
-        Case.town: town,
-        Case.risk_level: risk_level,
-        Case.overdue: overdue,
+        "status": status,
+        "dispute_type": dispute_type,
+        "org_id": org_id,
+        "mediator_id": mediator_id,
+        "town": town,
+        "risk_level": risk_level,
+        "overdue": overdue,
+        "case_no": case_no,
     }
-    for column, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(column == value)
-    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    rows = session.exec(
-        stmt.order_by(col(Case.created_at).desc(), Case.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)  # type: ignore[attr-defined]
-    ).all()
-    return CasePage(
-        items=[CaseSummary.from_row(r) for r in rows],
-        page=page,
-        page_size=page_size,
-        total=total,
-    )
+    return query_cases(session, principal, filters, page, page_size)
 
 
 @router.get("/{case_id}", response_model=CaseOut, responses=NOT_FOUND)
