@@ -27,7 +27,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## The browser tests drive Debian's /usr/bin/chromium (never a downloaded browser) and need a
+## CJK font: said here when either is missing; the tests themselves fail without them.
+BROWSER_DEPS_MISSING = browser tests need Debian's chromium and a CJK font: sudo apt-get \
+install -y chromium fonts-noto-cjk (the browser tests fail without them; \
+MEDIATION_SKIP_BROWSER=1 skips them explicitly)
 pytest: $(STAMP)
+	@if [ ! -x /usr/bin/chromium ] || [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
+	    echo "$(BROWSER_DEPS_MISSING)" >&2; \
+	fi
 	$(BIN)/pytest
 
 clean:

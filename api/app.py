@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import audit, codec, limits, metrics, problems
+from api import audit, codec, docs, limits, metrics, problems
 from api.deps import Runtime
 from api.routes import actions, cases, health, history, roster, stats
 from core.db import make_engine
@@ -48,12 +48,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         version="1.0.0",
         description="Intake, routing, mediation and follow-up of civil dispute cases.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py serves /docs and /redoc from vendored assets
+        redoc_url=None,
     )
     problems.install(app)
     limits.install(app)
     audit.install(app)
     metrics.install(app)
     codec.install(app, settings.temporal_ui_origins or [])
+    docs.install(app)
     app.include_router(codec.router)
     app.include_router(metrics.router)
     app.include_router(health.router)

@@ -1,4 +1,5 @@
-"""Audit log: every API read, write and denial, with who, what route and the status code.
+"""Audit log: every API and console read, write and denial, with who, what route and the
+status code.
 
 Only ids go in (the route template, the path of ids, the case id): never bodies or query
 strings, where personal data may travel.
@@ -14,6 +15,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.tables import AuditLog, utcnow
 
+# What no person's data is read or written through: assets, docs, probes, metrics. The API,
+# the codec and every console page are audited.
+NOT_AUDITED = (
+    "/assets/",
+    "/static/",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/lang/",
+    "/favicon",
+)
+
 
 def install(app: FastAPI) -> None:
     app.add_middleware(AuditMiddleware)
@@ -27,7 +43,7 @@ class AuditMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(("/api/", "/codec/")):
+        if scope["type"] != "http" or scope["path"].startswith(NOT_AUDITED):
             await self.app(scope, receive, send)
             return
 

@@ -16,12 +16,20 @@ def install(app: FastAPI, max_body: int = MAX_BODY) -> None:
     app.add_middleware(BodyLimitMiddleware, max_body=max_body)
 
 
+def _limited(scope: Scope) -> bool:
+    """The API's bodies, and the console's forms (every POST but the codec's payloads)."""
+    path: str = scope["path"]
+    return path.startswith("/api/") or (
+        scope["method"] == "POST" and not path.startswith("/codec/")
+    )
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app, self.max_body = app, max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not _limited(scope):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

@@ -88,10 +88,27 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, observed)
         finally:
-            route = getattr(scope.get("route"), "path", "(unmatched)")
+            route = route_label(scope)
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+
+
+def route_label(scope: Scope) -> str:
+    """The template of the route that answered: a route's own; for a mount (the docs'
+    assets, api/docs.py) its prefix and `/{path}`, every file one series; else (unmatched).
+
+    FastAPI's router names the route in the scope for its own routes only, not for a mount:
+    a mount's child scope says where it is mounted, in root_path past app_root_path."""
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    app_root = scope.get("app_root_path")
+    root = scope.get("root_path", "")
+    if isinstance(app_root, str) and isinstance(root, str) and root.startswith(app_root):
+        if mount := root[len(app_root) :]:
+            return f"{mount}/{{path}}"
+    return "(unmatched)"
 
 
 def _outbox_counts(session: Session) -> tuple[int, int]:

@@ -40,6 +40,12 @@ class HistoryEntry(BaseModel):
     actor_role: str | None = None
     step: str | None = None  # for kind == "step": the timeline row's kind
     run: int = 1  # which run of the workflow (a case that continued as new has several)
+    # What happened as a code (with `step`), for readers in other languages (the console):
+    # started | continued | completed | terminated | continued_as_new | ended | command |
+    # timer_set | timer_fired | retrying | failed
+    code: str | None = None
+    action: str | None = None  # for kind == "command": the command (an `Action` value)
+    fires_at: datetime | None = None  # for code == "timer_set"
 
 
 STEP_TEXT = {
@@ -133,7 +139,8 @@ async def summarise(
             what = f"workflow started for case {inp.case_no}"
             if a.continued_execution_run_id:
                 what = f"run {run} of case {inp.case_no}: its state and clocks carried over"
-            add(ev, "workflow", what, actor_id=by.principal_id, actor_role=by.role)
+            code = "continued" if a.continued_execution_run_id else "started"
+            add(ev, "workflow", what, actor_id=by.principal_id, actor_role=by.role, code=code)
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             a2 = ev.activity_task_scheduled_event_attributes
             name = a2.activity_type.name
@@ -147,7 +154,7 @@ async def summarise(
                 name = activities.get(a3.scheduled_event_id, "activity")
                 cause = _failure_type(a3.last_failure)
                 what = f"activity {name} failed {a3.attempt - 1} time(s), retrying ({cause})"
-                add(ev, "problem", what)
+                add(ev, "problem", what, code="retrying")
         elif t in (E.EVENT_TYPE_ACTIVITY_TASK_FAILED, E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
             a4 = (
                 ev.activity_task_failed_event_attributes
@@ -155,7 +162,8 @@ async def summarise(
                 else ev.activity_task_timed_out_event_attributes
             )
             name = activities.get(a4.scheduled_event_id, "activity")
-            add(ev, "problem", f"activity {name} failed for good ({_failure_type(a4.failure)})")
+            what = f"activity {name} failed for good ({_failure_type(a4.failure)})"
+            add(ev, "problem", what, code="failed")
         elif t == E.EVENT_TYPE_MARKER_RECORDED:
             await _local_activity(ev, converter, add)
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
@@ -165,35 +173,50 @@ async def summarise(
                 continue
             (cmd,) = await converter.decode(req.input.args.payloads, [INPUT_OF[action]])
             what = f"command '{action.value}'"
-            add(ev, "command", what, actor_id=cmd.actor.principal_id, actor_role=cmd.actor.role)
+            actor = cmd.actor
+            add(
+                ev,
+                "command",
+                what,
+                actor_id=actor.principal_id,
+                actor_role=actor.role,
+                code="command",
+                action=action.value,
+            )
         elif t == E.EVENT_TYPE_TIMER_STARTED:
             named = await _summary(ev, converter)
             what = f"{named} timer" if named else "timer"
             timers[ev.event_id] = what
             fires = ev.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
-            add(ev, "timer", f"{what} set, fires at {(_at(ev) + fires).isoformat()}")
+            at = _at(ev) + fires
+            add(
+                ev, "timer", f"{what} set, fires at {at.isoformat()}", code="timer_set", fires_at=at
+            )
         elif t == E.EVENT_TYPE_TIMER_FIRED:
             started = ev.timer_fired_event_attributes.started_event_id
-            add(ev, "timer", f"{timers.get(started, 'timer')} fired")
+            add(ev, "timer", f"{timers.get(started, 'timer')} fired", code="timer_fired")
         elif t == E.EVENT_TYPE_WORKFLOW_TASK_FAILED:
             cause = _failure_type(ev.workflow_task_failed_event_attributes.failure)
-            add(ev, "problem", f"workflow task failed, retrying ({cause})")
+            add(ev, "problem", f"workflow task failed, retrying ({cause})", code="retrying")
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             result = ev.workflow_execution_completed_event_attributes.result.payloads
             (state,) = await converter.decode(result, [CaseState])
             outcome = state.outcome.value if state.outcome else "none"
-            add(ev, "workflow", f"workflow completed (outcome {outcome})")
+            add(ev, "workflow", f"workflow completed (outcome {outcome})", code="completed")
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
             reason = ev.workflow_execution_terminated_event_attributes.reason
-            add(ev, "workflow", f"workflow terminated by an operator ({reason})")
+            what = f"workflow terminated by an operator ({reason})"
+            add(ev, "workflow", what, code="terminated")
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            add(ev, "workflow", "history long enough: the case continues in a new run")
+            what = "history long enough: the case continues in a new run"
+            add(ev, "workflow", what, code="continued_as_new")
         elif t in (
             E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
             E.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
             E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
         ):
-            add(ev, "workflow", E.Name(t).removeprefix("EVENT_TYPE_").lower().replace("_", " "))
+            what = E.Name(t).removeprefix("EVENT_TYPE_").lower().replace("_", " ")
+            add(ev, "workflow", what, code="ended")
     return entries
 
 
@@ -209,11 +232,13 @@ async def _local_activity(ev: HistoryEvent, converter: DataConverter, add: Any) 
     meta = json.loads(attrs.details["data"].payloads[0].data)  # written by the SDK, plain
     name = str(meta.get("activity_type", "activity"))
     if attrs.HasField("failure"):
-        add(ev, "problem", f"activity {name} failed for good ({_failure_type(attrs.failure)})")
+        what = f"activity {name} failed for good ({_failure_type(attrs.failure)})"
+        add(ev, "problem", what, code="failed")
         return
     attempts = int(meta.get("attempt", 1))
     if attempts > 1:  # the failed attempts' errors are in the worker's log, not in history
-        add(ev, "problem", f"activity {name} failed {attempts - 1} time(s) before it succeeded")
+        what = f"activity {name} failed {attempts - 1} time(s) before it succeeded"
+        add(ev, "problem", what, code="retrying")
     if not name.startswith("persist_") or "result" not in attrs.details:
         return
     (receipt,) = await converter.decode(attrs.details["result"].payloads, [StepReceipt])
@@ -229,6 +254,7 @@ def _add_step(ev: HistoryEvent, add: Any, receipt: StepReceipt) -> None:
         _receipt_text(receipt),
         at=receipt.occurred_at,
         step=receipt.step.value,
+        code="step",
         actor_id=receipt.actor.principal_id,
         actor_role=receipt.actor.role,
     )

@@ -82,6 +82,15 @@ class Settings(BaseSettings):
             "CPU per case; the test suite runs them both ways (README, Performance)"
         ),
     )
+    console_session_hours: float = Field(
+        default=8.0,
+        gt=0,
+        le=24 * 7,
+        description=(
+            "how long a browser console sign-in lasts (one working day by default); the "
+            "session cookie expires with it and sign-out ends it at once"
+        ),
+    )
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

@@ -206,3 +206,16 @@ class IdempotencyKey(SQLModel, table=True):
     case_id: str = Field(max_length=64, index=True)
     answer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A browser console sign-in (DESIGN §10): its own random id, never the API token. Only
+    the id's digest is kept; the CSRF secret its forms must carry; when it ends."""
+
+    __tablename__ = "console_sessions"
+
+    id_digest: str = Field(primary_key=True, max_length=64)
+    principal_id: str = Field(foreign_key="api_principals.id", index=True, max_length=64)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

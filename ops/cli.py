@@ -98,7 +98,7 @@ def api() -> None:
     """Serve the HTTP API with uvicorn."""
     import uvicorn
 
-    from api.app import create_app
+    from console.app import create_app
     from core.temporal import exit_without_finalizing
 
     settings = _settings_and_logging()

@@ -96,6 +96,7 @@ def run_up(settings: Settings) -> int:
         _wait_http(f"{api_url}/healthz", "the API", api)
         console.print(
             "\n[bold green]Up.[/]\n"
+            f"  Console       {api_url}/   (sign in with a token, below; 中文, or English)\n"
             f"  API docs      {api_url}/docs\n"
             f"  Readiness     {api_url}/readyz\n"
             f"  Metrics       {api_url}/metrics\n"

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
+from console.app import create_app
 from core.crypto import Keyring
 from core.db import make_engine
 from core.redact import RedactingFilter
@@ -38,6 +38,7 @@ from ops.pgtemp import throwaway_postgres
 from store.migrate import upgrade
 from store.principals import create_principal
 from store.seed import seed
+from tests.browser import chromium  # noqa: F401 (the browser tests' fixture)
 from worker import build_worker
 
 PG_URL = os.environ.get("MEDIATION_TEST_DATABASE_URL")

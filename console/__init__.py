@@ -1,0 +1,1 @@
+"""The browser console (DESIGN §10): server-rendered pages at `/`, same origin as the API."""
