@@ -81,7 +81,20 @@ def sees_personal_data(p: Principal, case: Case) -> bool:
 
 # What people wrote into a step (who attended, what was said and agreed, why): free text that
 # can name the parties. Masked in the timeline for those who see parties masked.
-FREE_TEXT_DETAIL = frozenset({"summary", "attendees", "terms", "notes", "note", "reason"})
+FREE_TEXT_DETAIL = frozenset(
+    {
+        "summary",
+        "attendees",
+        "terms",
+        "notes",
+        "note",
+        "reason",
+        "facts",
+        "points_in_dispute",
+        "undertakings",
+        "performance_manner",
+    }
+)
 
 
 def mask_detail(detail: dict[str, object]) -> dict[str, object]:

@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api import audit, codec, docs, limits, metrics, problems
 from api.deps import Runtime
-from api.routes import actions, cases, health, history, roster, stats
+from api.routes import actions, cases, documents, health, history, roster, stats
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect, free_loopback_port, metrics_url
@@ -65,4 +65,5 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(history.router)
     app.include_router(actions.router)
     app.include_router(stats.router)
+    app.include_router(documents.router)
     return app

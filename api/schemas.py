@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from models.case import Assignment, CaseState, Deadlines
 from models.enums import CaseStatus, Channel, DisputeType, Outcome, PartyRole, RiskLevel
@@ -130,7 +130,65 @@ class NotificationOut(BaseModel):
     sent_at: datetime | None
 
 
+class OrgCount(BaseModel):
+    id: str
+    name: str | None = Field(description="the organisation's name; null if the roster lost it")
+    count: int
+
+
+class TimeSummary(BaseModel):
+    """Durations of `count` cases or events: the median (mean of the two middle values when
+    their number is even) and the 90th percentile by nearest rank (the ⌈0.9·n⌉-th smallest);
+    null when there are none."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+
+class DeadlineShare(BaseModel):
+    """Cases whose first round of mediation concluded within the legal period (R5, R6): it
+    starts at the first assignment for a labor dispute, at acceptance otherwise, and lasts
+    the case's policy's mediation period plus one `extension` per extension granted before
+    it concluded. Concluded: the first agreement, or without one the closure. Within: an
+    agreement at or before the deadline, or a closure strictly before it. Counted: accepted
+    cases that concluded, and open ones already past their deadline (not within)."""
+
+    concluded: int
+    within: int
+    share: float | None = Field(description="within / concluded; null when none concluded")
+
+
+class RedRisk(BaseModel):
+    """Red-risk alerts (R3) of the cases: each `risk_alert` step paired with the first
+    `risk_acknowledged` after it."""
+
+    cases: int = Field(description="cases with at least one red-risk alert")
+    alerts: int
+    acknowledged: int
+    unacknowledged: int = Field(description="alerts with no acknowledgement (yet)")
+    escalations: int = Field(description="re-escalations: an alert not acknowledged in the SLA")
+    minutes_to_acknowledge: TimeSummary
+
+
+class FollowUps(BaseModel):
+    """Follow-up visits (R9) recorded for the cases."""
+
+    visits: int
+    by_result: dict[str, int]
+    on_time: int = Field(
+        description="visits recorded on or before their due date (no follow_up_due step "
+        "between the agreement or the previous visit and the visit)"
+    )
+    on_time_share: float | None
+
+
 class Stats(BaseModel):
+    """Statistics of the cases registered in the period (by the Asia/Shanghai date of
+    `created_at`) assigned to `org_id` and in `town`, as filtered; all cases when unfiltered.
+    Counts by a column leave out cases where it is empty (an unassigned case in `by_org`,
+    an open case in `by_outcome`)."""
+
     total: int
     by_status: dict[str, int]
     by_dispute_type: dict[str, int]
@@ -138,7 +196,23 @@ class Stats(BaseModel):
     by_town: dict[str, int]
     by_risk_level: dict[str, int]
     closed: int
-    resolved: int
-    resolution_rate: float | None
-    median_days_to_close: float | None
-    overdue: int
+    resolved: int = Field(description="closed cases with outcome resolved or resolved_on_site")
+    resolution_rate: float | None = Field(description="resolved / closed")
+    median_days_to_close: float | None = Field(description="the same as days_to_close.median")
+    overdue: int = Field(description="cases flagged overdue now (a follow-up visit overdue)")
+    period_from: date | None
+    period_to: date | None
+    org_id: str | None
+    town: str | None
+    by_channel: dict[str, int]
+    by_outcome: dict[str, int]
+    organizations: list[OrgCount] = Field(description="by_org with names, largest first")
+    hours_to_accept: TimeSummary = Field(
+        description="hours from registration to the first acceptance, for accepted cases"
+    )
+    days_to_close: TimeSummary = Field(
+        description="days from registration to closed_at, for closed cases"
+    )
+    within_deadline: DeadlineShare
+    red_risk: RedRisk
+    follow_ups: FollowUps

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from bench.stats import Stats
+from ops.rehearse_load import SAMPLE_AGREEMENT
 
 CASES = "/api/v1/cases"
 RETRY_404 = 0.05  # s between tries when the assigned mediator cannot see the case yet
@@ -121,9 +122,8 @@ class Driver:
         await self._as_mediator(stats, "get", "GET", path, token)
         accept = {"mediator_id": assignment["mediator_id"]}
         await self._as_mediator(stats, "accept", "POST", f"{path}/accept", token, json=accept)
-        agreement = {"terms": "按份分割，一次付清", "signed_by_parties": True, "written": True}
         await self._as_mediator(
-            stats, "agreement", "POST", f"{path}/agreement", token, json=agreement
+            stats, "agreement", "POST", f"{path}/agreement", token, json=SAMPLE_AGREEMENT
         )
         visit = {"result": "performed", "notes": "", "visited_at": datetime.now(UTC).isoformat()}
         final = await self._as_mediator(

@@ -7,7 +7,7 @@ of its own, so a field the API gains appears here too."""
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -17,8 +17,8 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from console.i18n import ZONE, Translator
-from models.case import IntakeRequest, PartyIn
+from core.i18n import ZONE, Translator
+from models.case import IntakeRequest
 from models.enums import PartyRole
 
 # Which catalogue section names an enum's values.
@@ -43,6 +43,8 @@ class Control:
     max_length: int | None = None
     choices: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
     default: str | None = None  # what an empty form shows
+    item: type[BaseModel] | None = None  # widget "rows": the model of each row,
+    sub: list[Control] = field(default_factory=list)  # and its controls
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -72,7 +74,12 @@ def controls(model: type[BaseModel], t: Translator, skip: tuple[str, ...] = ()) 
             out.append(Control(name, "select", required, choices=choices))
         elif origin is list:
             (item,) = get_args(kind)
-            if isinstance(item, type) and issubclass(item, Enum):
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                # A row left blank is no row: the browser must not insist on its fields.
+                sub = [replace(c, required=False) for c in controls(item, t)]
+                rows = Control(name, "rows", required, item=item, sub=sub)
+                out.append(rows)
+            elif isinstance(item, type) and issubclass(item, Enum):
                 section = ENUM_SECTIONS[item.__name__]
                 choices = [(e.value, t.enum(section, e)) for e in item]
                 out.append(Control(name, "checks", required, choices=choices))
@@ -120,24 +127,29 @@ def read(model: type[BaseModel], form: FormData, t: Translator, prefix: str = ""
     """The posted form as the model's input (what a JSON client would have sent)."""
     data: dict[str, Any] = {}
     for control in controls(model, t):
+        if control.widget == "rows" and control.item is not None:
+            key = prefix + control.name
+            rows = [read(control.item, form, t, f"{key}-{i}-") for i in range(row_count(form, key))]
+            data[control.name] = [r for r in rows if any(v not in ("", None) for v in r.values())]
+            continue
         present, value = _value(control, form, prefix + control.name)
         if present:
             data[control.name] = value
     return data
 
 
-def party_count(form: FormData) -> int:
+def row_count(form: FormData, name: str) -> int:
+    """How many rows of `name` (`name-0-field`, `name-1-field`, …) the form holds."""
     indices = {
-        int(k.split("-")[1]) for k in form if k.startswith("parties-") and k.split("-")[1].isdigit()
+        int(k.split("-")[-2])
+        for k in form
+        if k.startswith(f"{name}-") and k.split("-")[-2].isdigit()
     }
     return max(indices) + 1 if indices else 0
 
 
 def read_intake(form: FormData, t: Translator) -> dict[str, Any]:
-    data = read(IntakeRequest, form, t)
-    data.pop("parties", None)
-    data["parties"] = [read(PartyIn, form, t, f"parties-{i}-") for i in range(party_count(form))]
-    return data
+    return read(IntakeRequest, form, t)
 
 
 def blank_parties() -> list[dict[str, Any]]:

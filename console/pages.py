@@ -17,10 +17,10 @@ from starlette.datastructures import FormData
 from api.access import MAY_INTAKE, MAY_SEE_STATS
 from api.cases import present, query_cases, readable_case
 from api.commands import perform, register
+from api.routes.documents import download
 from api.routes.stats import stats as read_stats
 from console import forms, views
-from console.i18n import LANG_COOKIE, LANGS
-from console.render import HOME, Ctx, context, safe_next, to_signin
+from console.render import HOME, LANG_COOKIE, Ctx, context, safe_next, to_signin
 from console.session import (
     COOKIE,
     CSRF_FIELD,
@@ -30,7 +30,8 @@ from console.session import (
     same_secret,
     set_cookie,
 )
-from models.case import IntakeRequest
+from core.i18n import LANGS
+from models.case import IntakeRequest, PartyIn
 from models.commands import INPUT_OF, Action
 from models.enums import CaseStatus, DisputeType, RiskLevel, Role
 from store.principals import principal_for_token
@@ -190,7 +191,7 @@ def _intake_page(ctx: Ctx, status: int = 200, **values: Any) -> Response:
         "intake.html",
         status,
         fields=forms.controls(IntakeRequest, ctx.t, skip=("parties",)),
-        party_fields=forms.controls(forms.PartyIn, ctx.t),
+        party_fields=forms.controls(PartyIn, ctx.t),
         **values,
     )
 
@@ -309,3 +310,15 @@ async def case_command(ctx: CtxDep, case_id: str, action: str) -> Response:
             open=act.value,
         )
     return RedirectResponse(f"/cases/{case_id}?done={act.value}", status_code=303)
+
+
+@router.get("/cases/{case_id}/documents/{path:path}")
+async def case_document(ctx: CtxDep, case_id: str, path: str) -> Response:
+    """A document of the case (DOCX), as the API gives it to this person."""
+    if stop := ctx.gate():
+        return stop
+    kind, _, n = path.partition("/")
+    try:
+        return await download(ctx.rt, ctx.principal, case_id, kind, int(n) if n.isdigit() else None)
+    except HTTPException:
+        return ctx.error(404, "error.not_found")

@@ -14,10 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.deps import Principal, Runtime, runtime
-from console.i18n import LANG_COOKIE, Translator, negotiate
 from console.session import COOKIE, CSRF_FIELD, Signed, signed_in
+from core.i18n import Translator, negotiate
 from models.enums import Role
 
+LANG_COOKIE = "mediation_lang"  # the language switch's choice
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
 NAV: dict[Role, tuple[tuple[str, str], ...]] = {

@@ -14,16 +14,27 @@ from api.access import scope_filter
 from api.deps import Principal, Runtime
 from api.routes import history as history_route
 from api.routes.cases import case_notifications, timeline
+from api.routes.documents import case_file
 from api.routes.roster import MediatorOut, OrganizationOut, list_mediators, list_organizations
 from api.schemas import CaseOut, CaseSummary, EventOut, NotificationOut
+from cases.documents import Document
 from cases.history import HistoryEntry
-from console.i18n import Translator
+from core.i18n import Translator
 from models.enums import CaseStatus, Role
 from models.tables import Case, Organization
 
 QUEUE_SIZE = 50
 FOLLOW_UP_HORIZON = timedelta(days=7)  # "follow-ups due": due within a week, or overdue
-FREE_TEXT = ("summary", "terms", "notes", "note", "reason")
+FREE_TEXT = (
+    "summary",
+    "facts",
+    "points_in_dispute",
+    "terms",
+    "performance_manner",
+    "notes",
+    "note",
+    "reason",
+)
 # detail key → (its label, the catalogue section of its values)
 ENUM_DETAIL = {
     "result": ("field.result", "follow_up_result"),
@@ -118,6 +129,7 @@ class CasePage:
     history: list[HistoryEntry] | None  # None: not available now
     organizations: list[OrganizationOut]
     mediators: list[MediatorOut]
+    documents: list[Document]
 
 
 async def case_page(rt: Runtime, p: Principal, case: CaseOut) -> CasePage:
@@ -128,14 +140,15 @@ async def case_page(rt: Runtime, p: Principal, case: CaseOut) -> CasePage:
             case_notifications(case.case_id, s, p),
             list_organizations(s, p) if p.role is Role.supervisor else [],
             list_mediators(s, p, None if p.role is Role.supervisor else org),
+            case_file(s, p, case.case_id, rt.keyring).documents(),
         )
 
-    events, notes, orgs, mediators = await rt.db(read)
+    events, notes, orgs, mediators, documents = await rt.db(read)
     try:
         story = (await history_route.case_history(case.case_id, rt, p)).entries
     except HTTPException:
         story = None
-    return CasePage(case, events, notes, story, orgs, mediators)
+    return CasePage(case, events, notes, story, orgs, mediators, documents)
 
 
 # The workflow's own reasons (its words, in English) → the catalogue's.
@@ -167,6 +180,10 @@ def event_details(event: EventOut, t: Translator) -> list[str]:
         elif event.actor_role is None:
             continue  # the workflow's own words not yet in the catalogue: its outcome says it
         out.append(t("pair.label_value", label=t.field(key, event.kind), value=value))
+    for u in event.detail.get("undertakings") or []:
+        if isinstance(u, dict) and isinstance(u.get("obligation"), str):
+            who = t.enum("party_role", str(u.get("party_position")))
+            out.append(t("pair.label_value", label=who, value=u["obligation"]))
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictBool, model_validator
 
 from models.case import SYSTEM, Actor, Strict
-from models.enums import FollowUpResult, RiskLevel, Role
+from models.enums import FollowUpResult, PartyRole, RiskLevel, Role
 
 # Error types of a refused command, as the API maps them: the validator said no (409), or
 # the roster knows no such organisation or mediator (422).
@@ -96,11 +96,25 @@ class SessionBody(Strict):
     attendees: list[Name] = Field(default_factory=list, max_length=100)
 
 
+class Undertaking(Strict):
+    """What one side undertakes to do (R7)."""
+
+    party_position: PartyRole  # whose undertaking
+    obligation: str = Field(min_length=1, max_length=2000)
+
+
 class AgreementBody(Strict):
+    """R7 and the People's Mediation Law art. 28–29: the facts and the points in dispute,
+    what was agreed and each side's undertakings, the manner and deadline of performance."""
+
     terms: str = Field(min_length=1, max_length=10000)
     performance_due: date | None = None
     signed_by_parties: StrictBool
     written: StrictBool
+    facts: str = Field(min_length=1, max_length=5000)
+    points_in_dispute: str = Field(min_length=1, max_length=2000)
+    undertakings: list[Undertaking] = Field(default_factory=list, max_length=20)
+    performance_manner: str = Field(min_length=1, max_length=2000)
 
 
 class JudicialConfirmationBody(Strict):
@@ -178,7 +192,10 @@ class SessionInput(SessionBody, CommandInput):
 
 
 class AgreementInput(AgreementBody, CommandInput):
-    pass
+    # Agreements recorded before the body asked for these (older histories) decode too.
+    facts: str = Field(default="", max_length=5000)
+    points_in_dispute: str = Field(default="", max_length=2000)
+    performance_manner: str = Field(default="", max_length=2000)
 
 
 class JudicialConfirmationInput(JudicialConfirmationBody, CommandInput):

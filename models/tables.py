@@ -58,6 +58,20 @@ class Mediator(SQLModel, table=True):
     active: bool = True
 
 
+class Contact(SQLModel, table=True):
+    """Whom a non-party audience of the outbox reaches (DESIGN §6): `police_liaison`,
+    `duty_supervisor`, `supervisors`, `org:<id>`, `mediator:<id>` (a mediator without a row
+    of their own is reached through their organisation's). Work numbers of officials and
+    mediation bodies, not parties' personal data: kept in clear so that an admin can change
+    them in this table, and out of log lines all the same (notify/senders.py)."""
+
+    __tablename__ = "contacts"
+
+    audience: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)  # the office, post or person the number reaches
+    phone: str = Field(max_length=32)
+
+
 LIST_FILTERS = (
     "dispute_type",
     "mediator_id",

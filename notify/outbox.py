@@ -15,9 +15,18 @@ At least once, and never silently lost:
 - A `risk_alert` is never abandoned: when it runs out of attempts (or is refused) the duty
   supervisor is alerted once, and it goes on being tried at the longest backoff.
 
+Words and people are resolved at delivery time, from the store as it stands then: the
+text from the kind's template (notify/texts.py) with the case row, the mediation body and
+mediator, and the notification's detail; the recipients from the parties (their phones
+opened with the keyring) or from the roster's contacts (store/roster.py). A notification
+to the parties becomes one message per party, each carrying that party's phone alone; any
+other audience is one message to its contact. A notification is delivered when all its
+messages are; the lease is renewed before each.
+
 Every message carries its `dedupe_key` (also as the `Idempotency-Key` header), so the
-gateway can drop the rare repeat. On PostgreSQL several dispatchers claim disjoint batches
-(`FOR UPDATE SKIP LOCKED`); SQLite serialises writers.
+gateway can drop the rare repeat: the notification's own key, with `#<position>` for each
+party. On PostgreSQL several dispatchers claim disjoint batches (`FOR UPDATE SKIP LOCKED`);
+SQLite serialises writers.
 """
 
 from __future__ import annotations
@@ -35,13 +44,21 @@ from sqlmodel import Session, col, select
 from core.crypto import Keyring
 from core.db import session_scope
 from models.enums import NotificationKind
-from models.tables import Case, Notification, Party
+from models.tables import Case, Mediator, Notification, Organization, Party
 from notify.senders import Sender, Undeliverable
+from notify.texts import NoticeContext, render
+from store.roster import contact_for
 from store.steps import alert_duty_supervisor
 
 log = structlog.get_logger("outbox")
 MAX_ATTEMPTS = 20
 NEVER_ABANDONED = frozenset({NotificationKind.risk_alert.value})
+PARTIES = "parties"
+
+
+class NoRecipient(LookupError):
+    """Nobody to send a notification to: no party phone, or no contact in the roster for
+    its audience. Final: the message is dead-lettered (a risk alert goes on being tried)."""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -86,14 +103,15 @@ class Dispatcher:
         delivered = 0
         for nid in await asyncio.to_thread(self._claim, token):
             try:
-                message = await asyncio.to_thread(self._take, nid, token)
-            except Exception as exc:  # e.g. a phone number that no key opens
+                messages = await asyncio.to_thread(self._take, nid, token)
+            except Exception as exc:  # e.g. a phone number that no key opens, no contact
                 await asyncio.to_thread(self._failed, nid, type(exc).__name__, True)
                 continue
-            if message is None:  # another dispatcher holds it now
+            if messages is None:  # another dispatcher holds it now
                 continue
             try:
-                await self.sender.send(message)
+                if not await self._send_all(nid, token, messages):
+                    continue  # the lease ran out mid-way: whoever holds it now goes on
             except Undeliverable as exc:
                 await asyncio.to_thread(self._failed, nid, str(exc) or "refused", True)
             except Exception as exc:
@@ -102,6 +120,15 @@ class Dispatcher:
                 await asyncio.to_thread(self._delivered, nid)
                 delivered += 1
         return delivered
+
+    async def _send_all(self, nid: int, token: str, messages: list[dict[str, Any]]) -> bool:
+        """Send a notification's messages in turn, each under a lease of its own (the first
+        was renewed by `_take`); False when the lease was lost before one of them."""
+        for i, message in enumerate(messages):
+            if i and not await asyncio.to_thread(self._renew, nid, token):
+                return False
+            await self.sender.send(message)
+        return True
 
     # --- the store -------------------------------------------------------------------------
 
@@ -119,8 +146,8 @@ class Dispatcher:
         with session_scope(self.engine) as session:  # the claim commits on its own
             return sorted(row[0] for row in session.execute(claim, params))
 
-    def _take(self, nid: int, token: str) -> dict[str, Any] | None:
-        """Lease this one message afresh, if the round's token still holds it, and build it."""
+    def _renew(self, nid: int, token: str) -> bool:
+        """Lease this one notification afresh, if the round's token still holds it."""
         now = datetime.now(UTC)
         renew = text(
             "UPDATE notifications SET next_attempt_at = :lease WHERE id = :id "
@@ -129,30 +156,80 @@ class Dispatcher:
         )
         params = {"lease": now + self.lease, "id": nid, "token": token, "now": now}
         with session_scope(self.engine) as session:
-            if session.execute(renew, params).first() is None:
-                return None
+            return session.execute(renew, params).first() is not None
+
+    def _take(self, nid: int, token: str) -> list[dict[str, Any]] | None:
+        """Lease this one notification afresh and build its messages; None when another
+        dispatcher holds it now."""
+        if not self._renew(nid, token):
+            return None
         with session_scope(self.engine) as session:
             n = session.get(Notification, nid)
-            return None if n is None else self._message(session, n)
+            return None if n is None else self._messages(session, n)
 
-    def _message(self, session: Session, n: Notification) -> dict[str, Any]:
+    def _messages(self, session: Session, n: Notification) -> list[dict[str, Any]]:
+        """One message per recipient, with the text rendered from the store as it is now."""
         case = session.get(Case, n.case_id)
-        recipients: list[dict[str, Any]] = []
-        if n.audience == "parties":  # the gateway texts the parties themselves
-            parties = session.exec(
-                select(Party).where(Party.case_id == n.case_id).order_by(col(Party.position))
-            ).all()
-            recipients = [{"role": p.role, "phone": self.keyring.open(p.phone)} for p in parties]
-        return {
-            "dedupe_key": n.dedupe_key,
+        if case is None:
+            raise NoRecipient("the notification's case is not in the store")
+        words = render(n.kind, self._context(session, n, case))
+        common = {
             "case_id": n.case_id,
-            "case_no": case.case_no if case else None,
+            "case_no": case.case_no,
             "kind": n.kind,
             "audience": n.audience,
-            "recipients": recipients,
+            "text": words,
             "detail": n.detail,
             "created_at": n.created_at.isoformat(),
         }
+        if n.audience == PARTIES:  # each party hears it alone: no one sees another's number
+            parties = session.exec(
+                select(Party).where(Party.case_id == n.case_id).order_by(col(Party.position))
+            ).all()
+            phones = [(p, self.keyring.open(p.phone)) for p in parties]
+            messages = [
+                {
+                    "dedupe_key": f"{n.dedupe_key}#{p.position}",
+                    "recipient": {"role": p.role, "phone": phone},
+                    **common,
+                }
+                for p, phone in phones
+                if phone
+            ]
+            if not messages:
+                raise NoRecipient("the case has no party with a phone")
+            return messages
+        contact = contact_for(session, n.audience)
+        if contact is None:
+            raise NoRecipient("no contact in the roster for this audience")
+        recipient = {"contact": contact.audience, "name": contact.name, "phone": contact.phone}
+        return [{"dedupe_key": n.dedupe_key, "recipient": recipient, **common}]
+
+    @staticmethod
+    def _context(session: Session, n: Notification, case: Case) -> NoticeContext:
+        """A notice to a mediator or an organisation names them (the case may have moved on
+        since it was written); any other names the case's current assignment."""
+        org_id, mediator_id = case.org_id, case.mediator_id
+        if n.audience.startswith("mediator:"):
+            mediator = session.get(Mediator, n.audience.removeprefix("mediator:"))
+            org_id = mediator.org_id if mediator else org_id
+            mediator_id = mediator.id if mediator else None
+        elif n.audience.startswith("org:"):
+            org_id, mediator_id = n.audience.removeprefix("org:"), None
+        org = session.get(Organization, org_id) if org_id else None
+        mediator = session.get(Mediator, mediator_id) if mediator_id else None
+        return NoticeContext(
+            case_no=case.case_no,
+            dispute_type=case.dispute_type,
+            town=case.town,
+            org_name=org.name if org else None,
+            mediator_name=mediator.name if mediator else None,
+            acceptance_due=case.acceptance_due,
+            mediation_due=case.mediation_due,
+            next_follow_up_due=case.next_follow_up_due,
+            outcome=case.outcome,
+            detail=n.detail,
+        )
 
     def _delivered(self, nid: int) -> None:
         with session_scope(self.engine) as session:

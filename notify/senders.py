@@ -1,11 +1,18 @@
 """How the outbox reaches people: the adapters behind it (DESIGN §6), and what a failed
 delivery means (try again later, or never).
 
-- `log` (development): one line per message, no personal data.
+A message (notify/outbox.py) is for one recipient: `dedupe_key`, `case_id`, `case_no`,
+`kind`, `audience`, `recipient` (`phone`, and `role` for a party or `contact` and `name` for
+a contact in the roster), `text` (notify/texts.py), `detail`, `created_at`.
+
+- `log` (development): one line per message with its kind, audience, case id and whom it
+  is for (a party's role or the contact's audience key): never the phone, the contact's
+  name or the text. Texts carry no party's particulars, but they do name mediators, and a
+  log is the wrong place for what a person was told.
 - `webhook`: POST JSON to an SMS or messaging gateway, which is outside this system. Only
   over https (plain http to a loopback address aside: a gateway sidecar), because the body
-  carries the parties' phone numbers; every request is signed (notify/signing.py) so the
-  gateway can tell our messages from anyone's.
+  carries phone numbers; every request is signed (notify/signing.py) so the gateway can
+  tell our messages from anyone's.
 """
 
 from __future__ import annotations
@@ -39,12 +46,13 @@ class Sender(Protocol):
 
 class LogSender:
     async def send(self, message: dict[str, Any]) -> None:
+        recipient = message["recipient"]
         log.info(
             "notification sent",
             kind=message["kind"],
             audience=message["audience"],
             case_id=message["case_id"],
-            recipients=len(message["recipients"]),
+            to=recipient.get("role") or recipient.get("contact"),
         )
 
 
@@ -66,7 +74,7 @@ def check_webhook_url(url: str) -> str:
         return url
     raise ValueError(
         "MEDIATION_NOTIFY_WEBHOOK_URL must be https:// (plain http only to a loopback "
-        "address): the messages carry the parties' phone numbers"
+        "address): the messages carry phone numbers"
     )
 
 

@@ -13,6 +13,17 @@ from typing import Any
 
 import httpx
 
+# A signed, written agreement with R7's particulars, as the load sends it (the bench too).
+SAMPLE_AGREEMENT = {
+    "terms": "按份分割，一次付清",
+    "signed_by_parties": True,
+    "written": True,
+    "facts": "兄弟二人因老宅分割发生争执",
+    "points_in_dispute": "老宅如何分割",
+    "undertakings": [{"party_position": "respondent", "obligation": "支付补偿款"}],
+    "performance_manner": "一次性银行转账",
+}
+
 # Second-scale timers, so the timer-driven outcome (labor → arbitration) comes in the run.
 POLICY = """\
 acceptance_timeout = "PT10M"
@@ -39,7 +50,7 @@ SCENARIOS: dict[str, tuple[str, str, str | None, list[Step], str]] = {
             (
                 "mediator",
                 "agreement",
-                lambda c: {"terms": "按份分割", "signed_by_parties": True, "written": True},
+                lambda c: SAMPLE_AGREEMENT,
                 "follow_up",
             ),
             (

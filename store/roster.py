@@ -1,7 +1,8 @@
-"""Who belongs where: the one check that an organisation exists and a mediator belongs to it.
+"""Who belongs where: the one check that an organisation exists and a mediator belongs to it,
+and whom a non-party audience of the outbox reaches.
 
 The workflow's resolver activity (a supervisor's assignment, an acceptance) and the
-creation of a mediator's principal both ask here.
+creation of a mediator's principal both ask here; so does the outbox, for its contacts.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from models.case import Assignment
-from models.tables import Mediator, Organization
+from models.tables import Contact, Mediator, Organization
 
 
 class UnknownAssignee(ValueError):
@@ -34,3 +35,15 @@ def resolve_assignment(session: Session, org_id: str, mediator_id: str | None) -
             )
         name = mediator.name
     return Assignment(org_id=org.id, org_name=org.name, mediator_id=mediator_id, mediator_name=name)
+
+
+def contact_for(session: Session, audience: str) -> Contact | None:
+    """The roster's contact for a non-party audience (`police_liaison`, `duty_supervisor`,
+    `supervisors`, `org:<id>`, `mediator:<id>`); a mediator without a number of their own is
+    reached through their organisation's. None when the roster has no one."""
+    contact = session.get(Contact, audience)
+    if contact is None and audience.startswith("mediator:"):
+        mediator = session.get(Mediator, audience.removeprefix("mediator:"))
+        if mediator is not None:
+            return session.get(Contact, f"org:{mediator.org_id}")
+    return contact

@@ -1,6 +1,9 @@
-"""Seed the Hechuan roster (DESIGN §1): every kind of mediation body, invented mediators.
+"""Seed the Hechuan roster (DESIGN §1): every kind of mediation body, invented mediators, and
+the contacts the outbox's non-party audiences reach (DESIGN §6), with invented numbers.
 
-Idempotent: rows are keyed by fixed ids and merged, so a second run changes nothing.
+Idempotent: rows are keyed by fixed ids and merged, so a second run changes nothing. Contacts
+are only added where missing, never overwritten: a number an admin put in the `contacts`
+table stays when `make up` seeds again.
 """
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from core.db import session_scope
-from models.enums import OrgKind
-from models.tables import Mediator, Organization
+from core.db import insert_ignore, session_scope
+from models.enums import DUTY_SUPERVISOR, POLICE_LIAISON, OrgKind
+from models.tables import Contact, Mediator, Organization
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,27 @@ def mediator_id(org_id: str, index: int) -> str:
     return f"{org_id}-m{index + 1}"
 
 
+# The centre's own desks: (audience, name, phone). Invented numbers, in the range the tests'
+# parties use; a real deployment puts its own in the `contacts` table.
+DESK_CONTACTS: tuple[tuple[str, str, str], ...] = (
+    (POLICE_LIAISON, "合川区公安分局驻中心联络民警", "13800001110"),
+    (DUTY_SUPERVISOR, "区矛调中心值班领导", "13800001120"),
+    ("supervisors", "区矛调中心领导", "13800001130"),
+)
+
+
+def contacts() -> list[tuple[str, str, str]]:
+    """Every seeded contact: the desks, each organisation's duty phone, each mediator's."""
+    rows = list(DESK_CONTACTS)
+    rows += [(f"org:{org.id}", org.name, f"138000012{n:02d}") for n, org in enumerate(ORGS, 1)]
+    n = 0
+    for org in ORGS:
+        for i, (name, _title, _capacity) in enumerate(org.mediators):
+            n += 1
+            rows.append((f"mediator:{mediator_id(org.id, i)}", name, f"1380000{3000 + n}"))
+    return rows
+
+
 def seed(engine: Engine) -> tuple[int, int]:
     """Merge the roster into the store; returns (organisations, mediators) seeded."""
     mediators = 0
@@ -169,4 +193,11 @@ def seed(engine: Engine) -> tuple[int, int]:
                     )
                 )
                 mediators += 1
+        for audience, name, phone in contacts():
+            insert_ignore(
+                session,
+                Contact,
+                {"audience": audience, "name": name, "phone": phone},
+                ["audience"],
+            )
     return len(ORGS), mediators

@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from cases.intake import new_case_input, start_case, workflow_id_for
 from models.case import Actor, CaseState, IntakeRequest, PartyIn, Strict
-from models.commands import AcceptBody, Action, command_input
+from models.commands import AcceptBody, Action, AgreementBody, command_input
 from models.enums import CaseStatus, Channel, DisputeType, PartyRole, RiskFlag, Role
 from models.policy import Policy
 from models.tables import Case, CaseEvent, Notification
@@ -181,3 +181,10 @@ async def stored(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}: {event_kinds(engine, cid)}")
         await asyncio.sleep(0.2)
+
+
+def agreement(terms: str = "老宅按份分割", **extra: Any) -> AgreementBody:
+    """A signed, written agreement with R7's particulars (tests/api_helpers.agreement_json)."""
+    from tests.api_helpers import agreement_json
+
+    return AgreementBody.model_validate(agreement_json(terms, **extra))

@@ -21,7 +21,16 @@ from sqlmodel import Session, select
 from models.commands import Action
 from models.enums import DisputeType
 from models.tables import AuditLog
-from tests.api_helpers import auth, command, intake_json, now_iso, poll_case, post_case, status_is
+from tests.api_helpers import (
+    agreement_json,
+    auth,
+    command,
+    intake_json,
+    now_iso,
+    poll_case,
+    post_case,
+    status_is,
+)
 from tests.helpers import APPLICANT, RESPONDENT
 
 OK, CONFLICT, FORBIDDEN, HIDDEN, UNAUTHENTICATED = 200, 409, 403, 404, 401
@@ -32,7 +41,7 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
     "decline": {"reason": "本人回避"},
     "assign": {"org_id": "wf-marriage", "reason": "转妇联"},
     "sessions": {"held_at": "2026-11-27T08:00:00Z", "summary": "调解", "attendees": []},
-    "agreement": {"terms": "分期给付", "signed_by_parties": True, "written": True},
+    "agreement": agreement_json("分期给付"),
     "judicial-confirmation": {"note": "已确认"},
     "extend": {"both_parties_consent": True, "reason": "双方同意延长"},
     "terminate": {"reason": "无法达成"},

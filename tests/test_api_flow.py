@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from models.enums import Role
 from store.principals import create_principal
 from tests.api_helpers import (
+    agreement_json,
     auth,
     command,
     happy_steps,
@@ -82,7 +83,7 @@ async def test_illegal_commands_409_bad_bodies_422_without_echo(
         supervisor,
         cid,
         "agreement",
-        {"terms": "x", "signed_by_parties": True, "written": True},
+        agreement_json("x"),
     )
     assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
     problem = r.json()

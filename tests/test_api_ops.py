@@ -142,7 +142,9 @@ async def test_schemathesis_with_every_check_and_phase_finds_only_the_listed_ref
     assert re.search(r"(✅|❌) Stateful", text), text[-3000:]  # the phase ran
     unlisted = unlisted_failures(text)
     assert unlisted == [], "\n\n".join(unlisted)
-    assert proc.returncode == 0 or "failures in" in text, text[-6000:]
+    # Failures, and warnings such as "repeatedly returned 404" for a case's follow-up record
+    # (the case under test has had no visit), are in the summary: none of them unlisted.
+    assert proc.returncode == 0 or re.search(r"\d+ failures?[ ,]", text), text[-6000:]
 
 
 async def test_no_log_line_of_the_session_holds_personal_data(

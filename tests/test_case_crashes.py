@@ -19,12 +19,12 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 
 from models.case import CaseState
-from models.commands import AcceptBody, Action, AgreementBody, FollowUpBody, ReasonBody, SessionBody
+from models.commands import AcceptBody, Action, FollowUpBody, ReasonBody, SessionBody
 from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome
 from models.policy import Policy
 from tests.conftest import TEST_KEYS
 from tests.helpers import act as send
-from tests.helpers import case_id, events, eventually, intake, notifications, open_case
+from tests.helpers import agreement, case_id, events, eventually, intake, notifications, open_case
 
 CASES = 20
 KILLS = 5
@@ -87,9 +87,7 @@ async def _drive(plan: str, h: WorkflowHandle[Any, CaseState], rng: random.Rando
     if plan == "resolved":
         await send(h, Action.sessions, SessionBody(held_at=now, summary="调解"))
         await asyncio.sleep(rng.uniform(0, 2))
-        await send(
-            h, Action.agreement, AgreementBody(terms="履行", signed_by_parties=True, written=True)
-        )
+        await send(h, Action.agreement, agreement("履行"))
         await send(
             h, Action.follow_ups, FollowUpBody(result=FollowUpResult.performed, visited_at=now)
         )

@@ -10,7 +10,6 @@ from temporalio.client import Client
 from models.commands import (
     AcceptBody,
     Action,
-    AgreementBody,
     FollowUpBody,
     ReasonBody,
     SessionBody,
@@ -19,6 +18,7 @@ from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome
 from models.policy import Policy
 from tests.helpers import (
     act,
+    agreement,
     case_id,
     case_row,
     event_kinds,
@@ -64,9 +64,7 @@ async def test_family_case_from_qijian_runs_to_resolved(
     s = await act(
         h,
         Action.agreement,
-        AgreementBody(
-            terms="老宅按份分割", performance_due=None, signed_by_parties=True, written=True
-        ),
+        agreement("老宅按份分割"),
         me,
     )
     assert s.status is CaseStatus.follow_up

@@ -11,7 +11,6 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from models.commands import (
     AcceptBody,
     Action,
-    AgreementBody,
     AssignBody,
     ConsentBody,
     FollowUpBody,
@@ -25,6 +24,7 @@ from tests.helpers import (
     SUPERVISOR,
     accept_assigned,
     act,
+    agreement,
     case_id,
     event_kinds,
     eventually,
@@ -46,9 +46,7 @@ async def _agreed(h, performance_due=None):  # type: ignore[no-untyped-def]
     return await act(
         h,
         Action.agreement,
-        AgreementBody(
-            terms="分期支付", performance_due=performance_due, signed_by_parties=True, written=True
-        ),
+        agreement("分期支付", performance_due=performance_due),
     )
 
 
@@ -89,9 +87,7 @@ async def test_labor_with_both_parties_consent_stays_in_mediation(
     )
     assert s.status is CaseStatus.in_mediation  # told of arbitration, still mediating
     await stored(engine, case_id(h), lambda _e, n: "arbitration_rights" in n)
-    s = await act(
-        h, Action.agreement, AgreementBody(terms="补发工资", signed_by_parties=True, written=True)
-    )
+    s = await act(h, Action.agreement, agreement("补发工资"))
     assert s.status is CaseStatus.follow_up
     await h.terminate("test over")
 

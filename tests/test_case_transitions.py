@@ -16,7 +16,6 @@ from models.case import Actor, CaseState, Strict
 from models.commands import (
     AcceptBody,
     Action,
-    AgreementBody,
     AssignBody,
     ConsentBody,
     FollowUpBody,
@@ -28,7 +27,16 @@ from models.commands import (
 )
 from models.enums import CaseStatus, DisputeType, FollowUpResult, RiskLevel
 from models.policy import Policy
-from tests.helpers import act, case_id, events, eventually, intake, mediator_actor, open_case
+from tests.helpers import (
+    act,
+    agreement,
+    case_id,
+    events,
+    eventually,
+    intake,
+    mediator_actor,
+    open_case,
+)
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 BODIES: dict[Action, Strict] = {
@@ -36,9 +44,7 @@ BODIES: dict[Action, Strict] = {
     Action.decline: ReasonBody(reason="回避"),
     Action.assign: AssignBody(org_id="fe-sanmiao-qijian", reason="指定"),
     Action.sessions: SessionBody(held_at=NOW, summary="调解"),
-    Action.agreement: AgreementBody(
-        terms="协议", performance_due=date(2026, 12, 31), signed_by_parties=True, written=True
-    ),
+    Action.agreement: agreement("协议", performance_due=date(2026, 12, 31)),
     Action.judicial_confirmation: JudicialConfirmationBody(note="申请"),
     Action.extend: ConsentBody(both_parties_consent=True, reason="延长"),
     Action.terminate: ReasonBody(reason="终止"),

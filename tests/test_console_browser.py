@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from docx import Document
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from console.i18n import Translator
+from core.i18n import Translator
 from models.tables import Case, CaseEvent
 from tests.browser import Hosts, shoot
 from tests.console_helpers import CSRF, FORM_KEY, visible_text
@@ -212,7 +213,10 @@ async def test_a_family_case_from_qijian_in_the_browser(
         t,
         "agreement",
         {
+            t("field.facts"): "王秀兰年迈，要求儿媳李春梅支付赡养费，双方争吵",
+            t("field.points_in_dispute"): "赡养费的数额和支付方式",
             t("field.terms"): "李春梅每月向王秀兰支付赡养费500元",
+            t("field.performance_manner"): "每月5日前银行转账",
             t("field.performance_due"): due,
             t("field.signed_by_parties"): True,
             t("field.written"): True,
@@ -233,6 +237,17 @@ async def test_a_family_case_from_qijian_in_the_browser(
     assert t("status.closed") in text and t("outcome.resolved") in text
     assert problems(await mediator.content(), lang, ("test mediator_qijian",)) == []
     await shoot(mediator, f"{lang}-case-closed")
+
+    # The agreement, as the Word file the studio prints for the parties to sign.
+    async with mediator.expect_download() as fetched:
+        await mediator.get_by_role("link", name=t("document.agreement")).click()
+    saved = await (await fetched.value).path()
+    paper = "\n".join(p.text for p in Document(str(saved)).paragraphs)
+    assert (
+        "人民调解协议书" in paper
+        and "赡养费的数额和支付方式" in paper
+        and "每月5日前银行转账" in paper
+    )
 
     # The supervisor's dashboard counts it.
     assert await kpi(supervisor, "resolved") == resolved_before + 1

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from console.i18n import REFUSALS, Translator, catalogue
+from core.i18n import REFUSALS, Translator, catalogue
 from models.commands import Action
 from models.enums import (
     CaseStatus,

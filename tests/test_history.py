@@ -85,6 +85,11 @@ async def test_closed_case_history_tells_every_step_with_time_and_actor(
     assert any(e["kind"] == "command" and e["actor_role"] == "mediator" for e in entries)
     assert whats[-1] == "workflow completed (outcome resolved)"
     assert [e["event_id"] for e in entries] == sorted(e["event_id"] for e in entries)
+    # Each entry says what happened as a code too, for a reader in another language.
+    assert all(e["code"] for e in entries)
+    assert {e["action"] for e in entries if e["code"] == "command"} >= {"accept", "agreement"}
+    assert all(e["fires_at"] for e in entries if e["code"] == "timer_set")
+    assert (entries[0]["code"], entries[-1]["code"]) == ("started", "completed")
 
     # The CLI tells the same story.
     out = await run(

@@ -107,6 +107,18 @@ def dispatcher(engine: Engine, g: Gateway, **kw: Any) -> Dispatcher:
     )
 
 
+def message_keys(rows: list[Notification]) -> list[str]:
+    """What the gateway is sent for these notifications: one message per party (the
+    notification's key and `#<position>`; the cases here have two), one for any other."""
+    return [
+        key
+        for n in rows
+        for key in (
+            [f"{n.dedupe_key}#{i}" for i in (0, 1)] if n.audience == "parties" else [n.dedupe_key]
+        )
+    ]
+
+
 def settled(n: Notification) -> bool:
     return n.sent_at is not None or n.dead_at is not None
 
@@ -131,18 +143,18 @@ async def test_every_notification_is_delivered_once_and_a_failed_send_is_retried
 
     rows = notifications(engine, cid)
     assert all(n.sent_at is not None and n.last_error is None for n in rows)
-    assert gateway.delivered(cid) == Counter({n.dedupe_key: 1 for n in rows})
+    assert gateway.delivered(cid) == Counter({k: 1 for k in message_keys(rows)})
     assert sorted(n.attempts for n in rows)[-1] == 2  # the one that failed, then went
-    closure = next(
+    closure = [
         b
         for _, status, b in gateway.calls
         if status == 200
         and b["case_id"] == cid
         and b["kind"] == "closure"
         and b["audience"] == "parties"
-    )
-    assert [r["phone"] for r in closure["recipients"]] == [APPLICANT.phone, RESPONDENT.phone]
-    assert closure["case_no"].startswith("HC")
+    ]
+    assert [b["recipient"]["phone"] for b in closure] == [APPLICANT.phone, RESPONDENT.phone]
+    assert all(b["case_no"].startswith("HC") and b["case_no"] in b["text"] for b in closure)
 
 
 async def test_a_long_outage_dead_letters_visibly_and_never_drops_a_risk_alert(
@@ -186,7 +198,7 @@ async def test_a_long_outage_dead_letters_visibly_and_never_drops_a_risk_alert(
     sent = gateway.delivered(cid)
     risk = [n for n in notifications(engine, cid) if n.kind == "risk_alert"]
     assert risk and all(n.sent_at is not None and sent[n.dedupe_key] == 1 for n in risk)
-    assert all(sent[n.dedupe_key] == 0 for n in dead)
+    assert all(sent[k] == 0 for k in message_keys(dead))
 
 
 async def test_a_refusal_is_final_and_a_poison_row_delays_no_other(
@@ -226,7 +238,7 @@ async def test_two_dispatchers_never_deliver_a_message_twice_through_a_slow_gate
     for cid in cids:
         await drain(engine, cid, one, two)
     for cid in cids:
-        keys = {n.dedupe_key for n in notifications(engine, cid)}
+        keys = message_keys(notifications(engine, cid))
         assert gateway.delivered(cid) == Counter({k: 1 for k in keys})
 
 

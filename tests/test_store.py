@@ -44,7 +44,7 @@ def test_migrations_create_every_table_and_run_twice(db_url: str) -> None:
         for column in LIST_FILTERS:
             assert indexes[f"ix_cases_{column}_listing"] == [column, "created_at", "id"]
         with eng.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
     finally:
         eng.dispose()
 

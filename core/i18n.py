@@ -1,5 +1,6 @@
-"""The console's languages (DESIGN §10): one catalogue (messages.toml), zh-CN by default,
-English by switch or by the browser's Accept-Language; times in Asia/Shanghai."""
+"""The words people read, in one catalogue (messages.toml; DESIGN §10): the console's pages
+(zh-CN by default, English by switch or by the browser's Accept-Language), and the Chinese
+of the documents and reports. Times in Asia/Shanghai."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
-LANG_COOKIE = "mediation_lang"
 ZONE = ZoneInfo("Asia/Shanghai")
 CATALOGUE = Path(__file__).with_name("messages.toml")
 
