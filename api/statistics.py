@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from statistics import median
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, true
@@ -29,11 +28,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from api.schemas import DeadlineShare, FollowUps, OrgCount, RedRisk, Stats, TimeSummary
+from core.i18n import ZONE as CENTRE
 from models.enums import CaseStatus, DisputeType, Outcome
 from models.policy import Policy
 from models.tables import Case, CaseEvent, Organization
 
-CENTRE = ZoneInfo("Asia/Shanghai")
 RESOLVED = (Outcome.resolved.value, Outcome.resolved_on_site.value)
 HOUR, DAY, MINUTE = 3600.0, 86400.0, 60.0
 # The timeline steps the figures read (models.case.Step values).

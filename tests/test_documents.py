@@ -17,7 +17,15 @@ from models.enums import DisputeType, Role
 from models.policy import Policy
 from models.tables import AuditLog, Case, CaseEvent, Mediator
 from store.principals import create_principal
-from tests.api_helpers import agreement_json, auth, command, intake_json, now_iso, post_case
+from tests.api_helpers import (
+    agreement_json,
+    auth,
+    command,
+    in_mediation,
+    intake_json,
+    now_iso,
+    post_case,
+)
 from tests.helpers import APPLICANT, RESPONDENT
 
 DOCS = "/api/v1/cases/{}/documents"
@@ -152,15 +160,7 @@ async def test_registration_follow_up_termination_and_the_case_file(
     )
 
     # Terminated: the notice names the other routes.
-    r = await post_case(http, officer, intake_json())
-    other = r.json()
-    await command(
-        http,
-        mediator,
-        other["case_id"],
-        "accept",
-        {"mediator_id": other["assignment"]["mediator_id"]},
-    )
+    other = {"case_id": await in_mediation(http, tokens)}
     r = await command(http, mediator, other["case_id"], "terminate", {"reason": "一方不愿继续调解"})
     assert r.status_code == 200 and r.json()["status"] == "closed"
     r = await http.get(DOCS.format(other["case_id"]) + "/termination_notice", headers=auth(officer))
@@ -168,15 +168,7 @@ async def test_registration_follow_up_termination_and_the_case_file(
     assert "终止调解告知书" in text and "调解终止" in text and "向人民法院提起诉讼" in text
 
     # An oral agreement is recorded as such.
-    r = await post_case(http, officer, intake_json())
-    oral = r.json()
-    await command(
-        http,
-        mediator,
-        oral["case_id"],
-        "accept",
-        {"mediator_id": oral["assignment"]["mediator_id"]},
-    )
+    oral = {"case_id": await in_mediation(http, tokens)}
     r = await command(http, mediator, oral["case_id"], "agreement", agreement_json(written=False))
     assert r.status_code == 200, r.text
     r = await http.get(DOCS.format(oral["case_id"]) + "/oral_agreement", headers=auth(officer))
