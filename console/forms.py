@@ -18,7 +18,6 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from core.i18n import ZONE, Translator
-from models.case import IntakeRequest
 from models.enums import PartyRole
 
 # Which catalogue section names an enum's values.
@@ -146,10 +145,6 @@ def row_count(form: FormData, name: str) -> int:
         if k.startswith(f"{name}-") and k.split("-")[-2].isdigit()
     }
     return max(indices) + 1 if indices else 0
-
-
-def read_intake(form: FormData, t: Translator) -> dict[str, Any]:
-    return read(IntakeRequest, form, t)
 
 
 def blank_parties() -> list[dict[str, Any]]:

@@ -48,7 +48,7 @@ def _refusal(ctx: Ctx, exc: HTTPException) -> str:
         case 409:
             return ctx.t("error.refused", reason=ctx.t.refusal(detail))
         case 403:
-            return ctx.t.refusal(detail) if "mediator" in detail else ctx.t("error.forbidden")
+            return ctx.t.refusal(detail, otherwise="error.forbidden")
         case 422:
             return ctx.t("error.key_reused")
         case 503:
@@ -127,20 +127,21 @@ async def home(ctx: CtxDep) -> Response:
 # --- queues, list, dashboard ---------------------------------------------------------------
 
 
+QUEUES = {  # path → (whose, its title, what it holds)
+    "/work": (Role.mediator, "nav.my_work", views.mediator_queues),
+    "/escalations": (Role.supervisor, "nav.escalations", views.supervisor_queues),
+}
+
+
 @router.get("/work")
-async def my_work(ctx: CtxDep) -> Response:
-    if stop := ctx.gate({Role.mediator}):
-        return stop
-    queues = await ctx.rt.db(lambda s: views.mediator_queues(s, ctx.principal))
-    return ctx.page("queues.html", title="nav.my_work", queues=queues)
-
-
 @router.get("/escalations")
-async def escalations(ctx: CtxDep) -> Response:
-    if stop := ctx.gate({Role.supervisor}):
+async def queues(ctx: CtxDep) -> Response:
+    """A role's queues: the mediator's work, the supervisor's escalations."""
+    role, title, build = QUEUES[ctx.request.url.path]
+    if stop := ctx.gate({role}):
         return stop
-    queues = await ctx.rt.db(lambda s: views.supervisor_queues(s, ctx.principal))
-    return ctx.page("queues.html", title="nav.escalations", queues=queues)
+    found = await ctx.rt.db(lambda s: build(s, ctx.principal))
+    return ctx.page("queues.html", title=title, queues=found)
 
 
 LIST_FILTERS = ("status", "dispute_type", "town", "risk_level", "overdue", "case_no")
@@ -210,7 +211,7 @@ async def intake(ctx: CtxDep) -> Response:
         return form
     if ctx.principal.role not in MAY_INTAKE:
         return ctx.error(403, "error.forbidden")
-    data = forms.read_intake(form, ctx.t)
+    data = forms.read(IntakeRequest, form, ctx.t)
     key = str(form.get(FORM_KEY) or "") or uuid.uuid4().hex
     op = str(form.get("op") or "")
     if op == "add_party":

@@ -19,7 +19,7 @@ from api.routes.roster import MediatorOut, OrganizationOut, list_mediators, list
 from api.schemas import CaseOut, CaseSummary, EventOut, NotificationOut
 from cases.documents import Document
 from cases.history import HistoryEntry
-from core.i18n import Translator
+from core.i18n import Translator, catalogue
 from models.enums import CaseStatus, Role
 from models.tables import Case, Organization
 
@@ -207,18 +207,12 @@ def history_line(entry: HistoryEntry, t: Translator) -> str:
 
 
 def audience(value: str, t: Translator, names: dict[str, str]) -> str:
+    """`parties`, `police_liaison`, … or `mediator:<id>`, `org:<id>` (with the name), in words."""
     kind, _, ident = value.partition(":")
-    if ident:
-        return (
-            t(f"audience.{kind}", name=names.get(ident, ident))
-            if kind in ("mediator", "org")
-            else t("audience.other")
-        )
-    return (
-        t(f"audience.{value}")
-        if value in ("parties", "supervisors", "police_liaison", "duty_supervisor")
-        else t("audience.other")
-    )
+    key = f"audience.{kind}"
+    if key not in catalogue():
+        return t("audience.other")
+    return t(key, name=names.get(ident, ident)) if ident else t(key)
 
 
 def org_names(session: Session) -> dict[str, str]:

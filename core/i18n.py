@@ -93,27 +93,20 @@ class Translator:
         days = math.ceil(seconds / 86400)
         return self("case.due_today") if days == 0 else self("case.days_left", n=days)
 
-    def refusal(self, reason: str) -> str:
-        """A workflow's reason for refusing a command (workflows/rules.py), in words."""
+    def refusal(self, reason: str, otherwise: str = "refusal.other") -> str:
+        """A workflow's reason for refusing a command (workflows/rules.py), in words; the
+        `otherwise` entry for a reason the catalogue does not know."""
         for pattern, key in REFUSALS:
-            m = pattern.fullmatch(reason.strip())
-            if m is None:
-                continue
-            values = m.groupdict()
-            if "action" in values:
-                values["action"] = self(f"action.{values['action']}")
-            if "status" in values:
-                values["status"] = self(f"status.{values['status']}")
-            if "role" in values:
-                values["role"] = self(f"role.{values['role']}")
-            if "level" in values:
-                values["level"] = self(f"risk_level.{values['level']}")
-            return self(key, **values)
-        return self("refusal.other")
+            if m := pattern.fullmatch(reason.strip()):
+                values = {k: self(f"{CODE_SECTION[k]}.{v}") for k, v in m.groupdict().items()}
+                return self(key, **values)
+        return self(otherwise)
 
 
 # The refusals of workflows/rules.py and api/commands.py, matched whole. A test walks every
-# string the rules can return and finds it here (tests/test_console_catalogue.py).
+# string the rules can return and finds it here (tests/test_console_pages.py). The codes
+# a reason quotes are named by the catalogue section of their group.
+CODE_SECTION = {"action": "action", "status": "status", "role": "role", "level": "risk_level"}
 REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.IGNORECASE), key)
     for p, key in (

@@ -158,21 +158,10 @@ class Deadlines(Strict):
     next_follow_up_due: datetime | None = None
 
 
-class AgreedUndertaking(Strict):
-    party_position: PartyRole
-    obligation: str
-
-
 class Agreement(Strict):
     terms: str
     performance_due: date | None
     agreed_at: datetime
-    # R7's particulars (agreements recorded before they were asked for have none).
-    facts: str = ""
-    points_in_dispute: str = ""
-    undertakings: list[AgreedUndertaking] = Field(default_factory=list)
-    performance_manner: str = ""
-    written: bool = True
     judicial_confirmed_at: datetime | None = None
     judicial_window_open: bool = True
 

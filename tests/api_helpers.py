@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from models.enums import DisputeType
-from tests.helpers import intake
+from tests.helpers import agreement_json, intake
 
 
 def auth(token: str) -> dict[str, str]:
@@ -116,20 +116,3 @@ async def resolve_case(http: httpx.AsyncClient, officer: str, mediator: str) -> 
         r = await command(http, mediator, cid, action, body)
         assert r.status_code == 200 and r.json()["status"] == expected, (action, r.text)
     return cid
-
-
-def agreement_json(terms: str = "老宅按份分割", **extra: Any) -> dict[str, Any]:
-    """A signed, written agreement as R7 asks for it."""
-    return {
-        "terms": terms,
-        "signed_by_parties": True,
-        "written": True,
-        "facts": "兄弟二人因父母所留老宅的分割发生争执",
-        "points_in_dispute": "老宅如何分割，补偿款多少",
-        "undertakings": [
-            {"party_position": "applicant", "obligation": "放弃东厢房的份额"},
-            {"party_position": "respondent", "obligation": "支付补偿款两万元"},
-        ],
-        "performance_manner": "一次性银行转账",
-        **extra,
-    }

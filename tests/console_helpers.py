@@ -8,7 +8,6 @@ from html.parser import HTMLParser
 import httpx
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
 
 
 async def sign_in(http: httpx.AsyncClient, token: str, lang: str = "zh") -> str:

@@ -183,8 +183,23 @@ async def stored(
         await asyncio.sleep(0.2)
 
 
-def agreement(terms: str = "老宅按份分割", **extra: Any) -> AgreementBody:
-    """A signed, written agreement with R7's particulars (tests/api_helpers.agreement_json)."""
-    from tests.api_helpers import agreement_json
+def agreement_json(terms: str = "老宅按份分割", **extra: Any) -> dict[str, Any]:
+    """A signed, written agreement as R7 asks for it."""
+    return {
+        "terms": terms,
+        "signed_by_parties": True,
+        "written": True,
+        "facts": "兄弟二人因父母所留老宅的分割发生争执",
+        "points_in_dispute": "老宅如何分割，补偿款多少",
+        "undertakings": [
+            {"party_position": "applicant", "obligation": "放弃东厢房的份额"},
+            {"party_position": "respondent", "obligation": "支付补偿款两万元"},
+        ],
+        "performance_manner": "一次性银行转账",
+        **extra,
+    }
 
+
+def agreement(terms: str = "老宅按份分割", **extra: Any) -> AgreementBody:
+    """The same, as the body model the workflow tests send."""
     return AgreementBody.model_validate(agreement_json(terms, **extra))

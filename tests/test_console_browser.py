@@ -19,7 +19,7 @@ from sqlmodel import Session, func, select
 from core.i18n import Translator
 from models.tables import Case, CaseEvent
 from tests.browser import Hosts, shoot
-from tests.console_helpers import CSRF, FORM_KEY, visible_text
+from tests.console_helpers import CSRF, visible_text
 from tests.test_console_pages import problems
 
 Page = Any
@@ -151,8 +151,8 @@ async def test_a_family_case_from_qijian_in_the_browser(
 
     await submit(mediator, t, "accept", {})
     assert t("status.in_mediation") in visible_text(await mediator.content())
-    for summary_ in await mediator.locator("details.action > summary").all():
-        await summary_.click()  # every form of the case open, for the picture
+    for opener in await mediator.locator("details.action > summary").all():
+        await opener.click()  # every form of the case open, for the picture
     await shoot(mediator, f"{lang}-case-in-mediation")
     await mediator.goto(f"/cases/{case_id}")
     held = (datetime.now(UTC) + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
@@ -172,25 +172,23 @@ async def test_a_family_case_from_qijian_in_the_browser(
     # The same form sent again by hand (the browser's guard bypassed): still one step.
     await mediator.goto(f"/cases/{case_id}")
     html = await mediator.content()
+    block = mediator.locator(
+        "details.action", has=mediator.get_by_text(t("action.sessions"), exact=True)
+    )
     form = {
         "csrf_token": CSRF.search(html)[1],
+        "form_key": await block.locator('input[name="form_key"]').get_attribute("value"),
         "held_at": held,
         "summary": "再次调解",
         "attendees": "",
     }
-    form["form_key"] = FORM_KEY.search(html)[1]
-    keyed = dict(form)
-    block = mediator.locator(
-        "details.action", has=mediator.get_by_text(t("action.sessions"), exact=True)
-    )
-    keyed["form_key"] = await block.locator('input[name="form_key"]').get_attribute("value")
     for _ in range(2):
-        r = await mediator.request.post(f"/cases/{case_id}/sessions", form=keyed, max_redirects=0)
+        r = await mediator.request.post(f"/cases/{case_id}/sessions", form=form, max_redirects=0)
         assert r.status == 303
     assert steps(engine, case_id, "session") == 2
 
     # Without the CSRF secret a form is refused, and nothing is recorded.
-    forged = {k: v for k, v in keyed.items() if k != "csrf_token"} | {"form_key": "forged"}
+    forged = {k: v for k, v in form.items() if k != "csrf_token"} | {"form_key": "forged"}
     r = await mediator.request.post(f"/cases/{case_id}/sessions", form=forged, max_redirects=0)
     assert r.status == 403 and t("error.csrf") in await r.text()
     assert steps(engine, case_id, "session") == 2

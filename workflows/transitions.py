@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from models import commands as cmd
-from models.case import AgreedUndertaking, Agreement, Assignment, CaseState
+from models.case import Agreement, Assignment, CaseState
 from models.enums import CaseStatus, DisputeType
 from models.policy import Policy
 from workflows import rules
@@ -68,30 +68,13 @@ def session_held(s: CaseState, inp: cmd.SessionInput) -> dict[str, Any]:
 
 def agreed(s: CaseState, policy: Policy, now: datetime, inp: cmd.AgreementInput) -> dict[str, Any]:
     """R8's confirmation window and R9's first visit start with the agreement."""
-    s.agreement = Agreement(
-        terms=inp.terms,
-        performance_due=inp.performance_due,
-        agreed_at=now,
-        facts=inp.facts,
-        points_in_dispute=inp.points_in_dispute,
-        undertakings=[AgreedUndertaking(**u.model_dump()) for u in inp.undertakings],
-        performance_manner=inp.performance_manner,
-        written=inp.written,
-    )
+    s.agreement = Agreement(terms=inp.terms, performance_due=inp.performance_due, agreed_at=now)
     s.status = CaseStatus.follow_up
     s.deadlines.mediation_due = None
     s.deadlines.judicial_confirmation_until = now + policy.judicial_confirmation_window
     s.deadlines.next_follow_up_due = rules.first_follow_up_due(inp.performance_due, now, policy)
-    due = inp.performance_due.isoformat() if inp.performance_due else None
-    return {
-        "terms": inp.terms,
-        "performance_due": due,
-        "written": inp.written,
-        "facts": inp.facts,
-        "points_in_dispute": inp.points_in_dispute,
-        "undertakings": [u.model_dump(mode="json") for u in inp.undertakings],
-        "performance_manner": inp.performance_manner,
-    }
+    # The timeline keeps what was agreed (R7's particulars: the documents read them there).
+    return inp.model_dump(mode="json", exclude={"actor", "signed_by_parties"})
 
 
 def extended(s: CaseState, policy: Policy, inp: cmd.ExtendInput) -> dict[str, Any]:

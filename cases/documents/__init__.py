@@ -13,6 +13,7 @@ from typing import Any
 
 from docxtpl import DocxTemplate
 
+from cases.documents.build import TEMPLATES as TEMPLATES_TEXT
 from core.i18n import ZONE, Translator
 from models.enums import DisputeType
 from models.policy import Policy
@@ -27,16 +28,8 @@ ROUTES = {
     ),
     None: ("向人民法院提起诉讼", "向有关行政机关申请处理", "双方同意的，可以重新申请调解"),
 }
-TITLES = {
-    "registration": "人民调解受理登记表",
-    "agreement": "人民调解协议书",
-    "labor_agreement": "劳动争议调解协议书",
-    "oral_agreement": "口头调解协议登记表",
-    "arbitration_notice": "劳动争议仲裁权利告知书",
-    "termination_notice": "终止调解告知书",
-    "follow_up": "回访记录",
-    "case_file": "人民调解卷宗",
-}
+# Each document's title, as its template heads it (build.py).
+TITLES = {kind: title for kind, (title, _lines) in TEMPLATES_TEXT.items()}
 KINDS = (
     "registration",
     "agreement",
