@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test lint pytest clean histories rehearse bench
+.PHONY: install up test lint pytest clean histories rehearse bench risk-eval
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,7 @@ histories: $(STAMP)
 	rm -rf .histories.new
 	MEDIATION_RECORD_HISTORIES=.histories.new $(BIN)/pytest -q -p no:cacheprovider \
 	    tests/test_case_lifecycle.py tests/test_case_timers.py \
+	    tests/test_case_rule_gaps.py tests/test_case_cadence_and_routing.py \
 	    tests/test_case_continue_as_new.py -k cached
 	mkdir -p tests/histories && rm -rf tests/histories/$(HISTORIES_SET)
 	mv .histories.new tests/histories/$(HISTORIES_SET)
@@ -66,3 +67,8 @@ rehearse: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The risk screen against its labelled set (tests/data/risk_eval.jsonl): precision and
+## recall per level, the misclassified ids; fails when red misses its targets (issue 16).
+risk-eval: $(STAMP)
+	$(BIN)/python -m ops.risk_eval

@@ -11,14 +11,25 @@ from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import workflows
 from activities import all_activities
-from core.crypto import Keyring
 from core.db import make_engine
+from core.envelope import DataKeys
 from core.logging import configure_logging
 from core.memory import limit_arenas, trim_every
 from core.settings import Settings, get_settings
@@ -26,15 +37,17 @@ from core.temporal import connect, exit_without_finalizing
 from notify.outbox import Dispatcher
 from notify.senders import Sender, sender_from
 from workflows.case import MediationCaseWorkflow
+from workflows.report import ReportTriageWorkflow
+from workflows.retention import RETENTION_WORKFLOW, RetentionSweep
 
-WORKFLOWS = [MediationCaseWorkflow]
+WORKFLOWS = [MediationCaseWorkflow, RetentionSweep, ReportTriageWorkflow]
 WORKFLOW_TASK_THREADS = 16
 
 
 def build_worker(
     client: Client,
     engine: Engine,
-    keyring: Keyring,
+    keys: DataKeys,
     task_queue: str,
     executor: ThreadPoolExecutor,
     max_cached_workflows: int = 1000,
@@ -50,7 +63,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
-        activities=all_activities(engine, keyring),
+        activities=all_activities(engine, keys),
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
         max_cached_workflows=max_cached_workflows,
@@ -59,6 +72,28 @@ def build_worker(
         max_concurrent_workflow_tasks=WORKFLOW_TASK_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
+
+
+async def ensure_retention_schedule(client: Client, task_queue: str, every: timedelta) -> str:
+    """The schedule that erases closed cases whose retention ended (DESIGN §9): made if
+    missing, else brought to `every`. Returns its id."""
+    schedule_id = f"retention-{task_queue}"
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            RETENTION_WORKFLOW, id=schedule_id, task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+
+        def same(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(same)
+    return schedule_id
 
 
 def notify_sender(settings: Settings) -> Sender:
@@ -86,9 +121,9 @@ async def run_worker(settings: Settings) -> None:
     limit_arenas()  # before the SDK and the executors start their threads
     if settings.workflow_sandbox:
         compile_workflow_modules()
-    keyring = settings.keyring()
-    client = await connect(settings, keyring, settings.sdk_metrics_bind)
     engine = make_engine(settings.db_url)
+    keys = DataKeys(settings.keyring(), engine)
+    client = await connect(settings, keys, settings.sdk_metrics_bind)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -97,18 +132,20 @@ async def run_worker(settings: Settings) -> None:
         worker = build_worker(
             client,
             engine,
-            keyring,
+            keys,
             settings.task_queue,
             executor,
             sandboxed=settings.workflow_sandbox,
         )
+        every = timedelta(minutes=settings.retention_sweep_minutes)
+        await ensure_retention_schedule(client, settings.task_queue, every)
         log.info(
             "worker started", task_queue=settings.task_queue, temporal=settings.temporal_target
         )
         outbox = None
         if settings.notify_adapter != "off":
             sender = notify_sender(settings)
-            dispatcher = Dispatcher(engine, keyring, sender)
+            dispatcher = Dispatcher(engine, keys, sender)
             outbox = asyncio.create_task(dispatcher.run(stop))
         trimming = asyncio.create_task(trim_every(10.0, stop))
         async with worker:

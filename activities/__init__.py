@@ -8,17 +8,22 @@ from typing import Any
 from sqlalchemy import Engine
 
 from activities.persistence import persist_activities
+from activities.report import report_activities
+from activities.retention import RetentionActivities
 from activities.risk import screen_risk
 from activities.routing import RoutingActivities
-from core.crypto import Keyring
+from core.envelope import DataKeys
+from store.reports import ReportStore
 from store.steps import CaseStore
 
 
-def all_activities(engine: Engine, keyring: Keyring) -> list[Callable[..., Any]]:
+def all_activities(engine: Engine, keys: DataKeys) -> list[Callable[..., Any]]:
     routing = RoutingActivities(engine)
     return [
-        *persist_activities(CaseStore(engine, keyring)),
+        *persist_activities(CaseStore(engine, keys)),
         screen_risk,
         routing.route_case,
         routing.resolve_assignment,
+        RetentionActivities(engine, keys).erase_expired_cases,
+        *report_activities(ReportStore(engine, keys)),
     ]

@@ -18,29 +18,41 @@ from models.enums import CaseStatus, DisputeType, OrgKind, RiskFlag, RiskLevel
 from models.tables import Case, Mediator, Organization
 from store.roster import UnknownAssignee, resolve_assignment
 
+# (kind, scope): scope is community, town or district; `SPECIALTY` scope is the district's
+# professional bodies of the intake's category.
+Candidate = tuple[OrgKind, str]
+SPECIALTY = "specialty"
 
-def candidate_kinds(req: RouteRequest) -> list[tuple[OrgKind, str]]:
-    """Bodies to try, in order, as (kind, scope) where scope is community, town or district."""
+
+def candidate_kinds(req: RouteRequest) -> list[Candidate]:
+    """Bodies to try, in order (DESIGN §1). A category named at intake goes to the
+    professional body of that specialty first; a professional body takes nothing else."""
     local = [
         (OrgKind.five_elders_studio, "community"),
         (OrgKind.veterans_mediation_room, "community"),
         (OrgKind.town_mediation_committee, "town"),
     ]
     womens = (OrgKind.womens_federation_marriage_committee, "district")
+    specialty = [(OrgKind.professional_mediation_org, SPECIALTY)] if req.category else []
     match req.dispute_type:
         case DisputeType.labor:
-            return [(OrgKind.union_labor_committee, "district"), local[2]]
+            return [(OrgKind.union_labor_committee, "district"), *specialty, local[2]]
         case DisputeType.marriage:
-            return [womens, local[2]]
+            return [*specialty, womens, local[2]]
         case DisputeType.family:
             serious = (
                 req.risk_level is RiskLevel.red or RiskFlag.domestic_violence in req.risk_flags
             )
-            return [womens, *local] if serious else [*local, womens]
+            return [womens, *specialty, *local] if serious else [*specialty, *local, womens]
         case DisputeType.neighbor:
-            return local
+            return [*specialty, *local]
         case _:
-            return [local[2], (OrgKind.professional_mediation_org, "district")]
+            return [*specialty, local[2]]
+
+
+def specialty_of(category: str | None) -> str | None:
+    """A category as the roster writes specialties: trimmed, lower case."""
+    return category.strip().lower() if category and category.strip() else None
 
 
 class RoutingActivities:
@@ -51,6 +63,12 @@ class RoutingActivities:
         self, session: object, kind: OrgKind, scope: str, req: RouteRequest
     ) -> list[Organization]:
         stmt = select(Organization).where(Organization.kind == kind.value, Organization.active)
+        if scope == SPECIALTY:
+            wanted = specialty_of(req.category)
+            if wanted is None:
+                return []
+            found = session.exec(stmt.order_by(Organization.id))  # type: ignore[attr-defined]
+            return [o for o in found if specialty_of(o.specialty) == wanted]
         if scope == "community":
             if not req.community:
                 return []

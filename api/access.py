@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
 from sqlalchemy import ColumnElement, and_, false, true
 
-from api.deps import Principal
+from api.deps import Principal, PrincipalDep
 from models.case import Actor
 from models.commands import MAY_ACT, Action
 from models.enums import Role
 from models.tables import Case
+from store.sealing import FREE_TEXT_DETAIL
 
 MAY_INTAKE = {Role.officer, Role.supervisor}
 MAY_SEE_STATS = {Role.officer, Role.supervisor}
 MAY_READ_CASES = {Role.officer, Role.mediator, Role.supervisor}
+MAY_ADMINISTER = {Role.admin}  # accounts and the roster; no case data (MAY_READ_CASES)
 
 
 def actor_of(p: Principal) -> Actor:
@@ -25,6 +29,16 @@ def require_role(p: Principal, allowed: set[Role] | frozenset[Role], what: str) 
         raise HTTPException(403, f"a {p.role.value} may not {what}")
 
 
+def administrator(p: PrincipalDep) -> Principal:
+    """The admin routes' dependency: it runs before the body is read, so anyone else gets
+    403 whatever they send."""
+    require_role(p, MAY_ADMINISTER, "manage accounts or the roster")
+    return p
+
+
+AdminDep = Annotated[Principal, Depends(administrator)]
+
+
 def require_action(p: Principal, action: Action) -> None:
     if action not in MAY_ACT[p.role]:
         raise HTTPException(403, f"the {p.role.value} role may not '{action.value}' a case")
@@ -34,13 +48,14 @@ def read_scope(p: Principal) -> dict[str, object] | None:
     """The cases a principal may read, as column == value conditions (all must hold); None
     when they may read none. The list's SQL filter and the per-case check both come from
     here, so they cannot disagree. Non-public cases (R10) stay with the assigned
-    organisation and the supervisors."""
+    organisation and the supervisors. A mediator principal always names its mediator
+    (store/principals.py); one that does not (made before that rule) reads nothing."""
     match p.role:
         case Role.supervisor:
             return {}
         case Role.officer:
             return {"non_public": False}
-        case Role.mediator if p.org_id is not None:
+        case Role.mediator if p.org_id is not None and p.mediator_id is not None:
             return {"org_id": p.org_id}
     return None
 
@@ -67,8 +82,8 @@ def require_readable(p: Principal, case: Case | None) -> Case:
 
 
 def require_own_assignment(p: Principal, case: Case) -> None:
-    """A mediator with a mediator id acts only on cases assigned to them (or to nobody yet)."""
-    if p.role is Role.mediator and p.mediator_id and case.mediator_id not in (None, p.mediator_id):
+    """A mediator acts only on cases assigned to them (or to nobody yet)."""
+    if p.role is Role.mediator and case.mediator_id not in (None, p.mediator_id):
         raise HTTPException(403, "the case is assigned to another mediator")
 
 
@@ -76,25 +91,8 @@ def sees_personal_data(p: Principal, case: Case) -> bool:
     """Officers (intake), supervisors and the assigned mediator need contact details."""
     if p.role in (Role.officer, Role.supervisor):
         return True
-    return p.role is Role.mediator and (p.mediator_id is None or p.mediator_id == case.mediator_id)
-
-
-# What people wrote into a step (who attended, what was said and agreed, why): free text that
-# can name the parties. Masked in the timeline for those who see parties masked.
-FREE_TEXT_DETAIL = frozenset(
-    {
-        "summary",
-        "attendees",
-        "terms",
-        "notes",
-        "note",
-        "reason",
-        "facts",
-        "points_in_dispute",
-        "undertakings",
-        "performance_manner",
-    }
-)
+    mine = p.mediator_id is not None and p.mediator_id == case.mediator_id
+    return p.role is Role.mediator and mine
 
 
 def mask_detail(detail: dict[str, object]) -> dict[str, object]:

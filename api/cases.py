@@ -22,10 +22,11 @@ from api.access import (
 from api.deps import Principal, Runtime
 from api.schemas import CaseOut, CasePage, CaseSummary, PartyOut
 from cases.read import current_state
-from core.crypto import Keyring
+from core.envelope import DataKeys
 from core.redact import remember_names
 from models.case import CaseState
-from models.tables import Case, Party
+from models.tables import Case
+from store.sealing import opened_parties
 
 
 def load_case(session: Session, case_id: str, *, scope_only: bool = False) -> Case | None:
@@ -66,36 +67,30 @@ def query_cases(
 
 
 def parties_out(
-    session: Session, principal: Principal, case: Case, keyring: Keyring
+    session: Session, principal: Principal, case: Case, keys: DataKeys
 ) -> list[PartyOut]:
-    rows = session.exec(
-        select(Party).where(Party.case_id == case.id).order_by(col(Party.position))
-    ).all()
+    rows = opened_parties(session, keys, case.id)
     full = sees_personal_data(principal, case)
     remember_names(p.name for p in rows)
-    out = []
-    for p in rows:
-        phone = keyring.open(p.phone) or ""
-        id_number = keyring.open(p.id_number)
-        out.append(
-            PartyOut(
-                role=p.role,  # type: ignore[arg-type]
-                name=p.name if full else mask_name(p.name),
-                phone=phone if full else mask_phone(phone),
-                id_number=id_number if full else mask_id_number(id_number),
-                address=p.address if full else None,
-                masked=not full,
-            )
+    return [
+        PartyOut(
+            role=p.role,  # type: ignore[arg-type]
+            name=p.name if full else mask_name(p.name),
+            phone=p.phone if full else mask_phone(p.phone),
+            id_number=p.id_number if full else mask_id_number(p.id_number),
+            address=p.address if full else None,
+            masked=not full,
         )
-    return out
+        for p in rows
+    ]
 
 
 def case_out(
-    session: Session, principal: Principal, case: Case, state: CaseState, keyring: Keyring
+    session: Session, principal: Principal, case: Case, state: CaseState, keys: DataKeys
 ) -> CaseOut:
     return CaseOut.build(
         state,
-        parties_out(session, principal, case, keyring),
+        parties_out(session, principal, case, keys),
         permitted_actions(principal, state.allowed_actions),
     )
 
@@ -112,4 +107,4 @@ async def present(
     """The case as this principal may see it: as the store has it, or (the answer to a
     command) the state its Update returned once its step was persisted."""
     state = state or current_state(case)
-    return await rt.db(lambda s: case_out(s, principal, case, state, rt.keyring))
+    return await rt.db(lambda s: case_out(s, principal, case, state, rt.keys))

@@ -1,12 +1,16 @@
 """The codec server the Temporal UI and CLI call to read encrypted payloads (Temporal's remote
 codec protocol: POST /codec/decode and /codec/encode with `{"payloads": [...]}` in proto
 JSON). Supervisors only: a bearer token (CLI: `--codec-auth "Bearer …"`), or, for the UI in
-a browser, the cookie that `/codec/login` sets. CORS answers the Temporal UI's origin only.
+a browser, the session `/codec/login` opens in exchange for a token (DESIGN §9): its own
+random id in an HttpOnly, SameSite=Strict cookie for /codec (`Secure` over https) that
+expires after `codec_session_hours`, or with the token, whichever is first; revoking or
+rotating the token ends it. CORS answers the Temporal UI's origin only.
 """
 
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -18,24 +22,35 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
-from api.deps import Principal, RuntimeDep, principal_from_token
-from core.crypto import EncryptionCodec, KeyringError
+from api.deps import Principal, RuntimeDep, is_https, principal_from_token, principal_of
+from core.crypto import KeyringError
+from core.envelope import EnvelopeCodec
 from models.enums import Role
+from store.principals import open_session, principal_for_token, session_holder
 
 router = APIRouter(prefix="/codec", tags=["codec"])
 COOKIE = "mediation_codec"
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 
 
-def _supervisor(rt: RuntimeDep, request: Request, cookie: str | None) -> Principal:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else cookie
-    if not token:
-        raise HTTPException(401, "a supervisor's bearer token is required")
-    principal = principal_from_token(rt, request, token)
+def _only_supervisors(principal: Principal) -> Principal:
     if principal.role is not Role.supervisor:
         raise HTTPException(403, "only supervisors may decode payloads")
     return principal
+
+
+async def _supervisor(rt: RuntimeDep, request: Request, session_id: str | None) -> Principal:
+    """The bearer token if one is sent (the CLI), else the codec session's holder."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer ") and header[7:].strip():
+        return _only_supervisors(principal_from_token(rt, request, header[7:].strip()))
+    # A session is looked up on every call (not cached): the UI decodes a page at a time.
+    held = await rt.db(lambda s: session_holder(s, session_id, "codec")) if session_id else None
+    if held is None:
+        raise HTTPException(401, "a supervisor's bearer token or codec session is required")
+    principal = principal_of(held[1])
+    request.state.principal = principal  # for the audit log
+    return _only_supervisors(principal)
 
 
 # Temporal's Payloads in proto JSON, bytes as padded base64: a model, so the OpenAPI schema
@@ -64,12 +79,12 @@ def _codec_route(op: str) -> None:
         rt: RuntimeDep,
         mediation_codec: Annotated[str | None, Cookie()] = None,
     ) -> JSONResponse:
-        _supervisor(rt, request, mediation_codec)
+        await _supervisor(rt, request, mediation_codec)
         try:
             payloads = ParseDict(body.model_dump(), Payloads())
         except ParseError:
             raise HTTPException(422, "the payloads are not proto JSON") from None
-        codec = EncryptionCodec(rt.keyring)
+        codec = EnvelopeCodec(rt.keys)
         try:
             fn = codec.decode if op == "decode" else codec.encode
             result = await fn(list(payloads.payloads))
@@ -101,7 +116,8 @@ async def login_page() -> str:
     return (
         "<!doctype html><meta charset=utf-8><title>Codec login</title>"
         "<p>Paste a supervisor's token to read decrypted payloads in the Temporal UI "
-        "(it is kept in an HttpOnly cookie for /codec).</p>"
+        "(it opens a short session of its own, kept in an HttpOnly cookie for /codec; "
+        "the token itself is not kept).</p>"
         "<form method=post><input name=token type=password size=60 autofocus>"
         "<button>Sign in</button></form>"
     )
@@ -111,12 +127,31 @@ async def login_page() -> str:
 async def login(request: Request, rt: RuntimeDep) -> Response:
     form = parse_qs((await request.body()).decode(errors="replace"))
     token = (form.get("token") or [""])[0].strip()
-    principal = _supervisor(rt, request, token)  # 401 without a token, 403 if not a supervisor
+    if not token:
+        raise HTTPException(401, "a supervisor's token is required")
+    # Straight from the store, not the cache: a sign-in is rare, and must see a revocation.
+    row = await rt.db(lambda _s: principal_for_token(rt.engine, token))
+    if row is None:
+        raise HTTPException(401, "the token is not valid")
+    principal = principal_of(row)
+    request.state.principal = principal  # for the audit log
+    _only_supervisors(principal)
+    ttl = timedelta(hours=rt.settings.codec_session_hours)
+    opened = await rt.db(lambda s: open_session(s, principal.id, "codec", ttl))
     page = HTMLResponse(
-        f"<!doctype html><meta charset=utf-8><p>Signed in as {html.escape(principal.name)}. "
+        f"<!doctype html><meta charset=utf-8><p>Signed in as {html.escape(principal.name)} "
+        f"until {opened.expires_at:%Y-%m-%d %H:%M} UTC. "
         "The Temporal UI now shows decrypted payloads.</p>"
     )
-    page.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/codec")
+    page.set_cookie(
+        COOKIE,
+        opened.session_id,
+        expires=opened.expires_at,
+        httponly=True,
+        samesite="strict",
+        secure=is_https(request),
+        path="/codec",
+    )
     return page
 
 

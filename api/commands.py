@@ -150,6 +150,8 @@ async def perform(
     case = require_readable(
         principal, await rt.db(lambda s: load_case(s, case_id, scope_only=True))
     )
+    if case.erased_at is not None:  # its key is gone: nothing can be sealed for it again
+        raise HTTPException(409, "the case's personal data was erased; it takes no commands")
     if action in MEDIATION_ACTIONS:
         require_own_assignment(principal, case)
     _check_body(body, principal)
@@ -165,6 +167,6 @@ async def perform(
         await rt.db(lambda s: remember_answer(s, key, answer))
     return await rt.db(
         lambda s: case_out(
-            s, principal, load_case(s, case_id, scope_only=True) or case, state, rt.keyring
+            s, principal, load_case(s, case_id, scope_only=True) or case, state, rt.keys
         )
     )

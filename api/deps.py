@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -14,11 +15,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from core.crypto import Keyring
 from core.db import session_scope
+from core.envelope import DataKeys
 from core.settings import Settings
 from models.enums import Role
 from models.policy import Policy
+from models.tables import ApiPrincipal
 from store.principals import hash_token, principal_for_token
 
 T = TypeVar("T")
@@ -36,23 +38,32 @@ class Principal:
 class PrincipalCache:
     """Who a bearer token is, remembered for a few seconds: every request authenticates,
     and the lookup was a query each time (6 % of the API's CPU under load, py-spy).
-    Only found principals are kept, by the token's hash; a deactivated one loses access
-    within `ttl` seconds."""
+    Only found principals are kept, by the token's hash, with when the token expires: that
+    is checked on every use, so an expired token is refused at the second it ends. A
+    revocation or rotation through this process's API forgets the principal at once
+    (`forget`); one made elsewhere (another API replica, `mediation principals revoke`)
+    takes effect here within `ttl` seconds (DESIGN §9, README)."""
 
     def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
         self.ttl, self.size = ttl, size
-        self._seen: dict[str, tuple[float, Principal]] = {}
+        self._seen: dict[str, tuple[float, datetime, Principal]] = {}
 
     def get(self, key: str) -> Principal | None:
         hit = self._seen.get(key)
-        if hit is None or hit[0] < time.monotonic():
+        if hit is None or hit[0] < time.monotonic() or hit[1] <= datetime.now(UTC):
             return None
-        return hit[1]
+        return hit[2]
 
-    def put(self, key: str, principal: Principal) -> None:
+    def put(self, key: str, principal: Principal, expires_at: datetime) -> None:
         if len(self._seen) >= self.size:
             self._seen.clear()
-        self._seen[key] = (time.monotonic() + self.ttl, principal)
+        self._seen[key] = (time.monotonic() + self.ttl, expires_at, principal)
+
+    def forget(self, principal_id: str) -> None:
+        """Drop every token of the principal (a rotated one has an old and a new)."""
+        for key, hit in list(self._seen.items()):  # a copy: requests put() meanwhile
+            if hit[2].id == principal_id:
+                self._seen.pop(key, None)
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class Runtime:
 
     settings: Settings
     engine: Engine
-    keyring: Keyring  # opens the parties' sealed fields; the client's codec uses it too
+    keys: DataKeys  # the cases' data keys: the store's sealed fields, the client's codec
     client: Client
     policy: Policy  # snapshotted into every new case
     sdk_metrics_url: str | None  # where the client's SDK metrics are, relayed on /metrics
@@ -94,15 +105,26 @@ def db_session(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Session]:
 _bearer = HTTPBearer(auto_error=False)
 
 
+def principal_of(row: ApiPrincipal) -> Principal:
+    return Principal(row.id, row.name, Role(row.role), row.org_id, row.mediator_id)
+
+
+def is_https(request: Request) -> bool:
+    """Served over https: directly, or behind a proxy uvicorn trusts (its --proxy-headers
+    and --forwarded-allow-ips turn X-Forwarded-Proto into the request's scheme). Decides
+    `Secure` on the console's and the codec's cookies."""
+    return request.url.scheme == "https"
+
+
 def principal_from_token(rt: Runtime, request: Request, token: str) -> Principal:
     key = hash_token(token)
     principal = rt.principals.get(key)
     if principal is None:
         row = principal_for_token(rt.engine, token)
-        if row is None:
+        if row is None:  # unknown, revoked or expired: the same answer for all three
             raise HTTPException(401, "the bearer token is not valid")
-        principal = Principal(row.id, row.name, Role(row.role), row.org_id, row.mediator_id)
-        rt.principals.put(key, principal)
+        principal = principal_of(row)
+        rt.principals.put(key, principal, row.expires_at)
     request.state.principal = principal  # for the audit log
     return principal
 

@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     403: "your role may not do this",
     404: "no such case, or outside your scope",
     409: "not possible in the case's current state (the detail says why)",
+    410: "the case's personal data was erased: what was sealed with its key is gone",
     413: "the request body is larger than 64 KiB",
     422: "the request does not match the contract (the errors say where)",
     503: (

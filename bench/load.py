@@ -114,7 +114,7 @@ class Driver:
     async def happy_path(self, stats: Stats, n: int) -> None:
         case = await self.intake(stats, n)
         cid, assignment = case["case_id"], case["assignment"]
-        token = self.tokens.get(assignment["org_id"])
+        token = self.tokens.get(assignment["mediator_id"] or assignment["org_id"])
         if token is None:
             stats.fail("intake", f"assigned to unknown organisation {assignment['org_id']}")
             raise CaseFailed

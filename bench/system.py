@@ -23,7 +23,7 @@ from ops.children import Child
 from ops.devserver import start_dev_command, wait_until_serving
 from store.migrate import upgrade
 from store.principals import create_principal
-from store.seed import ORGS, seed
+from store.seed import ORGS, mediator_id, seed
 
 # Far above any load the bench offers: routing must never fall back to the supervisor
 # because every fitting mediator is busy.
@@ -79,8 +79,13 @@ def _principals(engine: Engine) -> dict[str, str]:
         "officer": create_principal(engine, Role.officer, "bench officer")[1],
         "supervisor": create_principal(engine, Role.supervisor, "bench supervisor")[1],
     }
+    # A mediator principal names its mediator and acts on that mediator's cases only: one
+    # for each; under the organisation's id, its first mediator's (reads by organisation).
     for org in ORGS:
-        tokens[org.id] = create_principal(engine, Role.mediator, f"bench {org.id}", org.id)[1]
+        for i in range(len(org.mediators)):
+            m = mediator_id(org.id, i)
+            tokens[m] = create_principal(engine, Role.mediator, f"bench {m}", org.id, m)[1]
+        tokens[org.id] = tokens[mediator_id(org.id, 0)]
     return tokens
 
 

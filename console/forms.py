@@ -28,6 +28,8 @@ ENUM_SECTIONS = {
     "RiskFlag": "risk_flag",
     "RiskLevel": "risk_level",
     "FollowUpResult": "follow_up_result",
+    "RejectionGround": "rejection_ground",
+    "Specialty": "specialty",
 }
 LONG_TEXT = 300  # a text field allowed longer than this is a textarea
 

@@ -4,19 +4,15 @@ its own — a random id in an HttpOnly, SameSite=Lax cookie (`Secure` over https
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import Request, Response
-from sqlalchemy import delete
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from api.deps import Principal
-from models.enums import Role
-from models.tables import ApiPrincipal, ConsoleSession
+from api.deps import Principal, is_https, principal_of
+from store import principals
 
 COOKIE = "mediation_session"
 SIGNIN_CSRF_COOKIE = "mediation_signin_csrf"  # double-submit token of the sign-in form
@@ -29,55 +25,26 @@ class Signed:
     csrf: str
 
 
-def _digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
-
-
 def open_session(s: Session, principal_id: str, ttl: timedelta) -> tuple[str, datetime]:
-    """A new session for the principal: its id (for the cookie, never stored) and its end.
-    Expired sessions are swept out on the way."""
-    session_id = secrets.token_urlsafe(32)
-    now = datetime.now(UTC)
-    s.exec(delete(ConsoleSession).where(col(ConsoleSession.expires_at) < now))  # type: ignore[call-overload]
-    s.add(
-        ConsoleSession(
-            id_digest=_digest(session_id),
-            principal_id=principal_id,
-            csrf=secrets.token_urlsafe(32),
-            created_at=now,
-            expires_at=now + ttl,
-        )
-    )
-    return session_id, now + ttl
+    """A new console session for the principal: its id (for the cookie, never stored) and
+    its end, which is never later than the principal's token's."""
+    opened = principals.open_session(s, principal_id, "console", ttl)
+    return opened.session_id, opened.expires_at
 
 
 def signed_in(s: Session, session_id: str | None) -> Signed | None:
-    """Who holds this session, if it is live and its principal still active."""
-    if not session_id:
+    """Who holds this session, if it is live and its principal's token still works (not
+    revoked, expired or rotated since): looked up on every request, so a revocation ends
+    the console sessions at once, in every process."""
+    held = principals.session_holder(s, session_id, "console")
+    if held is None:
         return None
-    row = s.exec(
-        select(ConsoleSession, ApiPrincipal)
-        .join(ApiPrincipal, col(ApiPrincipal.id) == ConsoleSession.principal_id)
-        .where(ConsoleSession.id_digest == _digest(session_id), col(ApiPrincipal.active))
-    ).first()
-    if row is None:
-        return None
-    session, p = row
-    if session.expires_at <= datetime.now(UTC):
-        return None
-    return Signed(Principal(p.id, p.name, Role(p.role), p.org_id, p.mediator_id), session.csrf)
+    session, p = held
+    return Signed(principal_of(p), session.csrf)
 
 
 def close_session(s: Session, session_id: str | None) -> None:
-    if session_id:
-        digest = col(ConsoleSession.id_digest) == _digest(session_id)
-        s.exec(delete(ConsoleSession).where(digest))  # type: ignore[call-overload]
-
-
-def is_https(request: Request) -> bool:
-    """Served over https: directly, or behind a proxy uvicorn trusts (its --proxy-headers
-    and --forwarded-allow-ips turn X-Forwarded-Proto into the request's scheme)."""
-    return request.url.scheme == "https"
+    principals.close_session(s, session_id)
 
 
 def set_cookie(

@@ -41,6 +41,8 @@ ENUM_DETAIL = {
     "outcome": ("field.outcome", "outcome"),
     "risk_level": ("field.risk_level", "risk_level"),
     "level": ("field.risk_level", "risk_level"),
+    "basis": ("field.basis", "erasure_basis"),
+    "ground": ("field.ground", "rejection_ground"),
 }
 
 
@@ -136,11 +138,11 @@ async def case_page(rt: Runtime, p: Principal, case: CaseOut) -> CasePage:
     def read(s: Session) -> tuple[Any, ...]:
         org = case.assignment.org_id if case.assignment else None
         return (
-            timeline(case.case_id, s, p),
+            timeline(case.case_id, s, p, rt),
             case_notifications(case.case_id, s, p),
             list_organizations(s, p) if p.role is Role.supervisor else [],
             list_mediators(s, p, None if p.role is Role.supervisor else org),
-            case_file(s, p, case.case_id, rt.keyring).documents(),
+            case_file(s, p, case.case_id, rt.keys).documents(),
         )
 
     events, notes, orgs, mediators, documents = await rt.db(read)
@@ -160,6 +162,9 @@ SYSTEM_REASONS = {
     "mediation period ended without agreement (R6)": "system_reason.period_ended",
     "performance confirmed (R9)": "system_reason.performed",
     "agreement not performed (R9)": "system_reason.not_performed",
+    "performance not confirmed after repeated follow-up visits (R9)": (
+        "system_reason.unsettled_visits"
+    ),
 }
 
 

@@ -1,5 +1,6 @@
-"""Encryption of personal data at rest: Temporal payloads (a PayloadCodec) and the parties'
-phone and ID numbers in the case store, with one keyring.
+"""The keyring: the keys that wrap each case's data key (core/envelope.py), and that sealed
+payloads and the parties' numbers before data keys existed (still read, for older
+histories and for `mediation migrate` to reseal old rows).
 
 Keyring: `MEDIATION_KEYS="k2:<base64 32 bytes>,k1:<base64 32 bytes>"` — the first key
 encrypts, every key decrypts. Each ciphertext names its key id, so a ring {k2, k1} reads
@@ -12,14 +13,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -80,7 +78,9 @@ class Keyring:
             msg = f"data does not open with key {kid!r} (corrupt, or a wrong key)"
             raise KeyringError(msg) from None
 
-    # --- single values in the case store ---------------------------------------------------
+    # --- single values as releases before data keys sealed them (core/envelope.py now) ----
+    # `open` reads them for `mediation migrate`, which reseals them with each case's key;
+    # `seal` stays only to make such values in tests.
 
     def seal(self, value: str | None) -> str | None:
         if value is None:
@@ -117,31 +117,3 @@ def ensure_dev_keyring(data_dir: Path) -> Path:
             f.write("# dev keyring made by `mediation up`; never use it in production\n")
             f.write(Keyring.generate_line("dev1") + "\n")
     return path
-
-
-class EncryptionCodec(PayloadCodec):
-    """Every payload becomes `binary/encrypted` naming its key; decoding passes through
-    payloads that were never encrypted (histories from before encryption)."""
-
-    def __init__(self, keyring: Keyring) -> None:
-        self.keyring = keyring
-
-    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        out = []
-        for p in payloads:
-            kid, blob = self.keyring.encrypt(p.SerializeToString())
-            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: kid.encode()}, data=blob))
-        return out
-
-    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return list(self.decode_each(payloads))
-
-    def decode_each(self, payloads: Iterable[Payload]) -> Iterable[Payload]:
-        for p in payloads:
-            if p.metadata.get("encoding") != ENCODING:
-                yield p
-                continue
-            kid = p.metadata.get(KEY_ID, b"").decode()
-            inner = Payload()
-            inner.ParseFromString(self.keyring.decrypt(kid, p.data))
-            yield inner

@@ -140,6 +140,15 @@ REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"an agreement takes effect only when the parties have signed it \(R7\)",
             "refusal.unsigned",
         ),
+        (
+            r"an on-site settlement is reached at the mediator's first session \(R14\)",
+            "refusal.on_site_first",
+        ),
+        (
+            r"judicial confirmation needs the parties' joint application \(R8\)",
+            "refusal.joint_application",
+        ),
+        (r"a collective dispute is at least yellow risk \(R11\)", "refusal.collective_floor"),
         (r"the risk level is already (?P<level>\w+)", "refusal.same_level"),
         (r"the case is closed", "refusal.closed"),
     )

@@ -1,5 +1,5 @@
 """Personal data out of log lines: mainland mobile and landline numbers, 18-digit resident ID
-numbers, and the names of the parties this process has seen.
+numbers, the names of the parties this process has seen, and report lookup codes in URLs.
 
 Names have no shape a pattern can find, so the code that receives parties (the API's intake,
 the intake step's activity) registers them here; the filter then masks them wherever they
@@ -19,6 +19,9 @@ from typing import Any
 PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# A public report's lookup code in a URL's query (GET /reports/{no}?code=…): a secret the
+# access log would otherwise keep.
+QUERY_SECRET = re.compile(r"(?<=[?&]code=)[^&\s\"']+")
 MASK = "[redacted]"
 _MAX_NAMES = 20_000
 
@@ -71,6 +74,7 @@ def remember_names(names: Iterable[str]) -> None:
 
 
 def redact(text: str) -> str:
+    text = QUERY_SECRET.sub(MASK, text)
     text = ID_NUMBER.sub(MASK, text)
     text = PHONE.sub(MASK, text)
     text = LANDLINE.sub(MASK, text)

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
             "CPU per case; the test suite runs them both ways (README, Performance)"
         ),
     )
+    retention_sweep_minutes: float = Field(
+        default=24 * 60,
+        gt=0,
+        description=(
+            "how often the retention schedule looks for closed cases whose policy "
+            "`retention` ended, and erases them (DESIGN §9)"
+        ),
+    )
     console_session_hours: float = Field(
         default=8.0,
         gt=0,
@@ -91,8 +99,69 @@ class Settings(BaseSettings):
             "session cookie expires with it and sign-out ends it at once"
         ),
     )
+    token_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description=(
+            "how long a new or rotated API token lasts, in days (`principals create "
+            "--expires-in-days` sets another); an expired token is refused everywhere"
+        ),
+    )
+    codec_session_hours: float = Field(
+        default=1.0,
+        gt=0,
+        le=24,
+        description="how long a codec sign-in (/codec/login, for the Temporal UI) lasts",
+    )
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+
+    # Mutual TLS to the Temporal frontend (deploy/ACCESS.md, "Certificates"):
+    # PEM files, in production mounted from a Kubernetes Secret. All three or none.
+    temporal_tls_ca: Path | None = Field(
+        default=None,
+        description=(
+            "PEM file of the CA the Temporal frontend's certificate must chain to; with "
+            "temporal_tls_cert and temporal_tls_key the clients speak mutual TLS (unset: "
+            "plain gRPC, as the dev server does)"
+        ),
+    )
+    temporal_tls_cert: Path | None = Field(
+        default=None, description="PEM file of this process's client certificate for Temporal"
+    )
+    temporal_tls_key: Path | None = Field(
+        default=None, description="PEM file of the client certificate's private key"
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None,
+        description=(
+            "the name the frontend's certificate is verified against (and sent as SNI); "
+            "default: the host of temporal_address"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _temporal_tls_all_or_none(self) -> Settings:
+        """A process given only some of the TLS files would fall back to plain gRPC (and a
+        frontend that requires client certificates refuses it): refuse to start instead."""
+        files = {
+            "MEDIATION_TEMPORAL_TLS_CA": self.temporal_tls_ca,
+            "MEDIATION_TEMPORAL_TLS_CERT": self.temporal_tls_cert,
+            "MEDIATION_TEMPORAL_TLS_KEY": self.temporal_tls_key,
+        }
+        missing = [name for name, path in files.items() if path is None]
+        if missing and len(missing) < len(files):
+            raise ValueError(
+                "mutual TLS to Temporal needs MEDIATION_TEMPORAL_TLS_CA, _CERT and _KEY "
+                f"together; missing: {', '.join(missing)}"
+            )
+        if missing and self.temporal_tls_server_name:
+            raise ValueError(
+                "MEDIATION_TEMPORAL_TLS_SERVER_NAME is set but the TLS files are not "
+                "(MEDIATION_TEMPORAL_TLS_CA, _CERT and _KEY)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:

@@ -7,22 +7,26 @@ import logging
 import os
 import socket
 import sys
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import TLSConfig
 
-from core.crypto import EncryptionCodec, Keyring
+from core.envelope import DataKeys, EnvelopeCodec, SealedPayloadConverter
 from core.settings import Settings
 
 
-def data_converter(keyring: Keyring) -> DataConverter:
-    """Pydantic payloads, encrypted with the keyring; failure messages and stack traces are
-    moved into an encoded (so encrypted) attribute instead of history's plain text."""
+def data_converter(keys: DataKeys) -> DataConverter:
+    """Pydantic payloads, sealed with each case's data key (core/envelope.py), unsealed
+    ones refused; failure messages and stack traces are moved into an encoded (so sealed)
+    attribute instead of history's plain text."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(keyring),
+        payload_converter_class=SealedPayloadConverter,
+        payload_codec=EnvelopeCodec(keys),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
@@ -44,17 +48,43 @@ def metrics_url(bind: str) -> str:
 
 
 async def connect(
-    settings: Settings, keyring: Keyring, metrics_bind: str | None = None, lazy: bool = False
+    settings: Settings, keys: DataKeys, metrics_bind: str | None = None, lazy: bool = False
 ) -> Client:
     """A client with the production data converter; with `metrics_bind`, its SDK metrics
     are served there (one such runtime per process)."""
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(keyring),
+        data_converter=data_converter(keys),
         runtime=metrics_runtime(metrics_bind) if metrics_bind else None,
         lazy=lazy,
+        tls=tls_config(settings) or False,
     )
+
+
+def tls_config(settings: Settings) -> TLSConfig | None:
+    """Mutual TLS to the Temporal frontend when MEDIATION_TEMPORAL_TLS_* name the files (the
+    settings accept all three or none): the CA the frontend's certificate must chain to,
+    this process's certificate and key, and the name to verify the frontend by. None:
+    plain gRPC, as the dev server speaks. The files are read once, here: a renewed
+    certificate takes a restart (deploy/README.md)."""
+    if settings.temporal_tls_cert is None:
+        return None
+    return TLSConfig(
+        server_root_ca_cert=_pem(settings.temporal_tls_ca, "MEDIATION_TEMPORAL_TLS_CA"),
+        client_cert=_pem(settings.temporal_tls_cert, "MEDIATION_TEMPORAL_TLS_CERT"),
+        client_private_key=_pem(settings.temporal_tls_key, "MEDIATION_TEMPORAL_TLS_KEY"),
+        domain=settings.temporal_tls_server_name,
+    )
+
+
+def _pem(path: Path | None, setting: str) -> bytes:
+    if path is None:
+        raise ValueError(f"{setting} is not set")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{setting}: cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def exit_without_finalizing(code: int = 0) -> None:
@@ -68,3 +98,10 @@ def exit_without_finalizing(code: int = 0) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def keys_of(client: Client | None) -> DataKeys | None:
+    """The data keys a client's codec seals with (one set per process: erasing a case
+    forgets its key in the codec too)."""
+    codec = client.data_converter.payload_codec if client else None
+    return codec.keys if isinstance(codec, EnvelopeCodec) else None

@@ -27,6 +27,7 @@ from models.enums import (
     RiskFlag,
     RiskLevel,
     Role,
+    Specialty,
 )
 from models.policy import Policy
 
@@ -93,6 +94,9 @@ class IntakeRequest(Strict):
     claimed_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     non_public: StrictBool = False
     court_or_police_accepted: StrictBool = False
+    # A professional mediation body's specialty: routing tries the body of that specialty
+    # before the local ones (activities/routing.py).
+    category: Specialty | None = None
 
     @model_validator(mode="after")
     def _needs_both_sides(self) -> IntakeRequest:
@@ -164,6 +168,10 @@ class Agreement(Strict):
     agreed_at: datetime
     judicial_confirmed_at: datetime | None = None
     judicial_window_open: bool = True
+    on_site: bool = False  # R14: settled on the spot at the mediator's first session
+    # R8: the window outlives the case's closure (cases closed since JUDICIAL_AFTER_CLOSURE:
+    # their workflow waits for it); the 30 days run from the agreement, whatever the status.
+    confirmable_after_closure: bool = False
 
 
 class CaseState(Strict):
@@ -186,6 +194,7 @@ class CaseState(Strict):
     risk_reasons: list[str] = Field(default_factory=list)
     risk_alert_open: bool = False
     risk_escalations: int = 0
+    collective: bool = False  # R11: flag, headcount or words; never below yellow
     assignment: Assignment | None = None
     routing_attempts: int = 0
     excluded_mediators: list[str] = Field(default_factory=list)
@@ -195,6 +204,7 @@ class CaseState(Strict):
     sessions_held: int = 0
     agreement: Agreement | None = None
     not_performed_count: int = 0
+    unsettled_visits: int = 0  # R9: visits in a row that did not confirm performance
     overdue: bool = False
     outcome: Outcome | None = None
     seq: int = 0
@@ -314,9 +324,20 @@ class RiskScreeningInput(Strict):
     collective_headcount: int
 
 
+class RiskMatch(Strict):
+    """A lexicon entry the summary matched: its category code and the lexicon's own phrase
+    (parts joined by "+"), never the words around it."""
+
+    category: str
+    phrase: str
+
+
 class RiskAssessment(Strict):
     level: RiskLevel
     reasons: list[str] = Field(default_factory=list)
+    # Optional, so that results recorded before them still decode on replay.
+    matches: list[RiskMatch] = Field(default_factory=list)
+    negated: list[RiskMatch] = Field(default_factory=list)  # hits a negator cancelled
 
 
 class RouteRequest(Strict):
@@ -327,6 +348,7 @@ class RouteRequest(Strict):
     risk_level: RiskLevel
     risk_flags: list[RiskFlag]
     excluded_mediators: list[str] = Field(default_factory=list)
+    category: str | None = None  # the intake's: a professional body's specialty
 
 
 class RouteDecision(Strict):

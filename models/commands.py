@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictBool, model_validator
 
 from models.case import SYSTEM, Actor, Strict
-from models.enums import FollowUpResult, PartyRole, RiskLevel, Role
+from models.enums import FollowUpResult, PartyRole, RejectionGround, RiskLevel, Role
 
 # Error types of a refused command, as the API maps them: the validator said no (409), or
 # the roster knows no such organisation or mediator (422).
@@ -115,10 +115,23 @@ class AgreementBody(Strict):
     points_in_dispute: str = Field(min_length=1, max_length=2000)
     undertakings: list[Undertaking] = Field(default_factory=list, max_length=20)
     performance_manner: str = Field(min_length=1, max_length=2000)
+    # R14: settled on the spot at the mediator's first session (oral or written): the
+    # mediation closes as `resolved_on_site`, and the case is still followed up.
+    on_site: StrictBool = False
 
 
 class JudicialConfirmationBody(Strict):
+    """R8: the parties apply for judicial confirmation jointly (PML art. 33)."""
+
+    jointly_applied: StrictBool
     note: str | None = Field(default=None, max_length=2000)
+
+
+class RejectBody(Strict):
+    """R2: the ground the law gives for not accepting the dispute, and what was found."""
+
+    ground: RejectionGround
+    reason: str = Text
 
 
 class ConsentBody(Strict):
@@ -199,7 +212,9 @@ class AgreementInput(AgreementBody, CommandInput):
 
 
 class JudicialConfirmationInput(JudicialConfirmationBody, CommandInput):
-    pass
+    # Confirmations recorded before the body asked (older histories) were accepted as joint
+    # applications; they must decode, and pass the rule again, on replay.
+    jointly_applied: StrictBool = True
 
 
 class ExtendInput(ConsentBody, CommandInput):
@@ -234,8 +249,9 @@ class RiskAckInput(RiskAckBody, CommandInput):
     pass
 
 
-class RejectInput(ReasonInput):
-    pass
+class RejectInput(RejectBody, CommandInput):
+    # Rejections recorded before grounds were an enumeration (older histories) had none.
+    ground: RejectionGround | None = None  # type: ignore[assignment]
 
 
 INPUT_OF: dict[Action, type[CommandInput]] = {

@@ -92,6 +92,7 @@ class NotificationKind(StrEnum):
     termination_routes = "termination_routes"
     follow_up_due = "follow_up_due"
     follow_up_overdue = "follow_up_overdue"
+    performance_urge = "performance_urge"  # R9: the parties urged to perform the agreement
     closure = "closure"
 
 
@@ -102,5 +103,60 @@ class FollowUpResult(StrEnum):
     unreachable = "unreachable"
 
 
+class Specialty(StrEnum):
+    """A professional mediation body's specialty (专业类调解), as an intake may name it: the
+    roster's `specialty` of the body that takes it (activities/routing.py)."""
+
+    medical = "medical"
+    traffic = "traffic"
+    property = "property"
+    consumer = "consumer"
+
+
+class RejectionGround(StrEnum):
+    """Why a dispute is not accepted for people's mediation (R2; PML art. 18)."""
+
+    court_or_police_accepted = "court_or_police_accepted"  # already before a court or the police
+    criminal = "criminal"  # a crime or a public-order offence
+    specialised_authority = "specialised_authority"  # the law gives it to a specialised body
+    administrative = "administrative"  # an administrative dispute
+
+
 # Audiences that are not parties of the case; the gateway maps them to people (README).
 POLICE_LIAISON, DUTY_SUPERVISOR = "police_liaison", "duty_supervisor"
+
+
+class ErasureBasis(StrEnum):
+    """Why a case's personal data is erased (PIPL art. 47)."""
+
+    retention_period_ended = "retention_period_ended"
+    purpose_fulfilled = "purpose_fulfilled"
+    data_subject_request = "data_subject_request"
+    legal_obligation = "legal_obligation"
+
+
+class ReportKind(StrEnum):
+    """What a report from the public app or a grid worker is (R13): 社情民意, 诉求, 突发事件,
+    矛盾纠纷."""
+
+    opinion = "opinion"
+    request = "request"
+    emergency = "emergency"
+    dispute = "dispute"
+
+
+class ReportChannel(StrEnum):
+    """Where reports come from: the intake channels of the same names."""
+
+    public_app = "public_app"
+    grid_worker = "grid_worker"
+
+
+class ReportStatus(StrEnum):
+    """A report's progress; all but the first two are final."""
+
+    received = "received"
+    awaiting_acknowledgement = "awaiting_acknowledgement"  # an emergency, until a supervisor acks
+    acknowledged = "acknowledged"
+    referred_department = "referred_department"  # an opinion or request, to its department
+    case_opened = "case_opened"  # a dispute, now a mediation case

@@ -36,12 +36,20 @@ class Policy(BaseModel):
     follow_up_every_yellow: timedelta = timedelta(days=90)
     follow_up_every_green: timedelta = timedelta(days=180)
     follow_up_overdue_after: timedelta = timedelta(days=3)
+    # R9: visits in a row that find the agreement not (fully) performed or nobody to ask
+    # before the case is referred on (court, or arbitration for labor) and the supervisors
+    # are told. Three: a red case's quarter, a green one's eighteen months.
+    max_unsettled_visits: int = Field(default=3, ge=1)
     labor_arbitration_limitation: timedelta = timedelta(days=365)
     collective_headcount: int = Field(default=10, ge=2)
     # Not a legal period: how long a step may keep failing to reach the case store before
     # the duty supervisor is alerted (it is then retried in the background, and the case
     # stays workable). Snapshotted like the rest, so tests can shorten it.
     step_alert_after: timedelta = timedelta(minutes=1)
+    # How long a closed case's personal data is kept before the retention schedule erases
+    # it (DESIGN §9; PIPL art. 47). Ten years: the archive period the centre's mediation
+    # files are kept under; set it to the archive rules in force. Not used by the workflow.
+    retention: timedelta = timedelta(days=3650)
 
     def follow_up_every(self, risk: RiskLevel) -> timedelta:
         return {

@@ -123,6 +123,7 @@ class Case(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     closed_at: datetime | None = _ts()
+    erased_at: datetime | None = _ts()  # personal data erased (DESIGN §9)
 
 
 class Party(SQLModel, table=True):
@@ -133,10 +134,11 @@ class Party(SQLModel, table=True):
     case_id: str = Field(foreign_key="cases.id", index=True, max_length=64)
     position: int
     role: str = Field(max_length=16)
-    name: str = Field(max_length=100)
-    phone: str = Field(max_length=255)  # sealed with the keyring: "enc:<key id>:<base64>"
-    id_number: str | None = Field(default=None, max_length=255)  # sealed likewise
-    address: str | None = Field(default=None, max_length=300)
+    # Sealed with the case's data key (core/envelope.py): "sealed:<base64>".
+    name: str
+    phone: str = Field(max_length=255)
+    id_number: str | None = Field(default=None, max_length=255)
+    address: str | None = None
 
 
 class CaseEvent(SQLModel, table=True):
@@ -163,7 +165,9 @@ class Notification(SQLModel, table=True):
     __table_args__ = (Index("ix_notifications_unsent", "sent_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: str = Field(foreign_key="cases.id", index=True, max_length=64)
+    # A case's id, or a public report's workflow id (its emergency alerts, R13): no foreign
+    # key since migration 0011.
+    case_id: str = Field(index=True, max_length=64)
     seq: int
     kind: str = Field(max_length=32)
     audience: str = Field(max_length=64)
@@ -205,6 +209,9 @@ class ApiPrincipal(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=128)
     active: bool = True
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # DESIGN §9: a token ends at `expires_at`, or at once when revoked (migration 0009).
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = _ts()
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -233,3 +240,52 @@ class ConsoleSession(SQLModel, table=True):
     csrf: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # What the session signs in to: the console, or the codec server for the Temporal UI
+    # (api/codec.py); one is never the other (migration 0009).
+    purpose: str = Field(
+        default="console", max_length=16, sa_column_kwargs={"server_default": "console"}
+    )
+
+
+class DataKey(SQLModel, table=True):
+    """A case's data key (DESIGN §9), wrapped by the keyring: `<key id>:<base64>`. Erasure
+    sets `wrapped` to NULL and keeps the row, so the key is never made again."""
+
+    __tablename__ = "data_keys"
+
+    subject: str = Field(primary_key=True, max_length=80)  # the case's workflow id
+    wrapped: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    erased_at: datetime | None = _ts()
+
+
+class Report(SQLModel, table=True):
+    """A report from the public app or a grid worker and its triage (R13): the read model
+    its workflow (`report-<report_no>`) writes at every step. The reporter's name and phone
+    and the summary are sealed with the report's own data key (core/envelope.py); the
+    lookup code is kept only as a hash."""
+
+    __tablename__ = "reports"
+
+    report_no: str = Field(primary_key=True, max_length=32)
+    workflow_id: str = Field(unique=True, max_length=80)
+    kind: str = Field(max_length=16, index=True)
+    channel: str = Field(max_length=16)
+    status: str = Field(max_length=32, index=True)
+    town: str = Field(max_length=64)
+    community: str | None = Field(default=None, max_length=64)
+    department: str | None = Field(default=None, max_length=100)
+    case_id: str | None = Field(default=None, max_length=64, index=True)
+    case_no: str | None = Field(default=None, max_length=32)
+    code_hash: str = Field(max_length=64)
+    reporter_name: str  # sealed
+    reporter_phone: str  # sealed
+    summary: str  # sealed
+    alerts: int = 0
+    last_seq: int = 0
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    closed_at: datetime | None = _ts()
+    acknowledged_at: datetime | None = _ts()

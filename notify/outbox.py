@@ -39,15 +39,16 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Engine, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from core.crypto import Keyring
 from core.db import session_scope
+from core.envelope import TOMBSTONE, DataKeys
 from models.enums import NotificationKind
-from models.tables import Case, Mediator, Notification, Organization, Party
+from models.tables import Case, Mediator, Notification, Organization, Report
 from notify.senders import Sender, Undeliverable
 from notify.texts import NoticeContext, render
 from store.roster import contact_for
+from store.sealing import opened_parties
 from store.steps import alert_duty_supervisor
 
 log = structlog.get_logger("outbox")
@@ -69,7 +70,7 @@ class Dispatcher:
     def __init__(
         self,
         engine: Engine,
-        keyring: Keyring,
+        keys: DataKeys,
         sender: Sender,
         *,
         batch: int = 50,
@@ -80,7 +81,7 @@ class Dispatcher:
         timeout = getattr(sender, "timeout", None)
         if timeout is not None and lease.total_seconds() <= timeout:
             raise ValueError("the outbox lease must outlast one send (the sender's timeout)")
-        self.engine, self.keyring, self.sender = engine, keyring, sender
+        self.engine, self.keys, self.sender = engine, keys, sender
         self.batch, self.lease, self.retry_after = batch, lease, retry_after
         self.max_attempts = max_attempts
 
@@ -170,12 +171,18 @@ class Dispatcher:
     def _messages(self, session: Session, n: Notification) -> list[dict[str, Any]]:
         """One message per recipient, with the text rendered from the store as it is now."""
         case = session.get(Case, n.case_id)
-        if case is None:
+        if case is not None:
+            context = self._context(session, n, case)
+        elif (report := self._report(session, n)) is not None:
+            context = NoticeContext(
+                case_no=report.report_no, dispute_type="other", town=report.town, detail=n.detail
+            )
+        else:
             raise NoRecipient("the notification's case is not in the store")
-        words = render(n.kind, self._context(session, n, case))
+        words = render(n.kind, context)
         common = {
             "case_id": n.case_id,
-            "case_no": case.case_no,
+            "case_no": context.case_no,
             "kind": n.kind,
             "audience": n.audience,
             "text": words,
@@ -183,10 +190,8 @@ class Dispatcher:
             "created_at": n.created_at.isoformat(),
         }
         if n.audience == PARTIES:  # each party hears it alone: no one sees another's number
-            parties = session.exec(
-                select(Party).where(Party.case_id == n.case_id).order_by(col(Party.position))
-            ).all()
-            phones = [(p, self.keyring.open(p.phone)) for p in parties]
+            parties = opened_parties(session, self.keys, n.case_id)
+            phones = [(p, p.phone if p.phone != TOMBSTONE else None) for p in parties]
             messages = [
                 {
                     "dedupe_key": f"{n.dedupe_key}#{p.position}",
@@ -204,6 +209,11 @@ class Dispatcher:
             raise NoRecipient("no contact in the roster for this audience")
         recipient = {"contact": contact.audience, "name": contact.name, "phone": contact.phone}
         return [{"dedupe_key": n.dedupe_key, "recipient": recipient, **common}]
+
+    @staticmethod
+    def _report(session: Session, n: Notification) -> Report | None:
+        """A public report's emergency alert (R13) is keyed by the report's workflow id."""
+        return session.exec(select(Report).where(Report.workflow_id == n.case_id)).first()
 
     @staticmethod
     def _context(session: Session, n: Notification, case: Case) -> NoticeContext:

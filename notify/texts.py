@@ -21,7 +21,7 @@ from models.enums import DisputeType, NotificationKind, Outcome
 
 K = NotificationKind
 PARTY_SMS_LIMIT = 70
-PARTY_KINDS = frozenset({K.arbitration_rights, K.termination_routes, K.closure})
+PARTY_KINDS = frozenset({K.arbitration_rights, K.termination_routes, K.performance_urge, K.closure})
 # The words of codes (dispute types, outcomes, kinds, audiences) and of the arbitration body
 # come from the one catalogue (core/messages.toml), as the console and the documents say them.
 ZH = Translator("zh")
@@ -54,6 +54,9 @@ TEMPLATES: dict[NotificationKind, str] = {
     "了解调解协议履行情况并登记结果。",
     K.follow_up_overdue: "案件{case_no}回访已逾期（应于{next_follow_up_due}前完成），"
     "请尽快回访并登记结果。",
+    # R9: the first visit that finds the agreement not performed urges the parties.
+    K.performance_urge: "案件{case_no}的调解协议尚未履行，请按约定的方式和期限履行；"
+    "经督促仍不履行的，可依法申请仲裁或起诉。",
     K.closure: "案件{case_no}已办结，结果：{outcome}。承办：{org_name}。",
 }
 # Where the words depend on the case or on why the notice was written.
@@ -66,6 +69,14 @@ VARIANTS: dict[tuple[NotificationKind, str], str] = {
     "（发往{undelivered_to}）未能送达，请人工联系。",
     (K.supervisor_alert, "step_not_recorded"): "【系统异常】案件{case_no}有办理步骤"
     "未能写入案件库，请联系运维人员处理。",
+    # R9: the visits ran out without confirming performance (workflows/case_commands.py).
+    (K.supervisor_alert, "unsettled_visits"): "【回访未果】案件{case_no}（{dispute}，{town}）"
+    "多次回访未能确认协议履行，已引导当事人诉讼或仲裁，请关注。",
+    # A public report's emergency (store/reports.py): `case_no` is then the report's number.
+    (K.risk_alert, "report"): "【突发事件】群众报告{case_no}（{town}）反映突发事件，"
+    "请值班督导立即处置并在系统中确认。",
+    (K.supervisor_alert, "report"): "【突发事件未确认】群众报告{case_no}（{town}）"
+    "反映的突发事件尚未确认处置，请督导立即过问。",
 }
 
 
@@ -112,10 +123,12 @@ def handler(ctx: NoticeContext) -> str:
 
 
 def template_for(kind: NotificationKind, ctx: NoticeContext) -> str:
+    if "report_no" in ctx.detail and (kind, "report") in VARIANTS:
+        return VARIANTS[(kind, "report")]
     if kind is K.termination_routes:
         return VARIANTS.get((kind, ctx.dispute_type), TEMPLATES[kind])
     if kind is K.supervisor_alert:
-        for why in ("undelivered", "step_not_recorded"):
+        for why in ("undelivered", "step_not_recorded", "unsettled_visits"):
             if why in ctx.detail:
                 return VARIANTS[(kind, why)]
     return TEMPLATES[kind]

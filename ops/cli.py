@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from core.settings import get_settings
-from models.enums import Role
+from core.settings import Settings, get_settings
+from models.enums import ErasureBasis, Role
+
+if TYPE_CHECKING:
+    from core.envelope import DataKeys
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 principals = typer.Typer(no_args_is_help=True, help="API principals (bearer tokens).")
@@ -59,12 +62,16 @@ def up() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Apply the database migrations (SQLite or PostgreSQL, from MEDIATION_DATABASE_URL)."""
+    """Apply the database migrations (SQLite or PostgreSQL, from MEDIATION_DATABASE_URL),
+    then seal with each case's data key what older releases stored in clear."""
     from store.migrate import upgrade
+    from store.sealing import seal_legacy
 
     settings = _settings_and_logging()
     upgrade(settings.db_url)
-    typer.echo("migrated", err=True)
+    keys = _keys(settings)
+    sealed = seal_legacy(keys.engine, keys)  # type: ignore[arg-type]
+    typer.echo(f"migrated; sealed {sealed} older cases" if sealed else "migrated", err=True)
 
 
 @app.command("seed")
@@ -113,38 +120,188 @@ def api() -> None:
     exit_without_finalizing()
 
 
+DaysOption = Annotated[
+    int | None,
+    typer.Option(
+        "--expires-in-days",
+        min=1,
+        max=3650,
+        help="how long the token lasts (default: MEDIATION_TOKEN_DAYS, 90)",
+    ),
+]
+
+
+def _principals_store(days: int | None = None):  # type: ignore[no-untyped-def]
+    """The store's engine, and a new token's lifetime (`days`, else the setting's)."""
+    from core.db import make_engine
+
+    settings = _settings_and_logging()
+    return make_engine(settings.db_url), days or settings.token_days
+
+
 @principals.command("create")
 def create_principal_cmd(
     role: Annotated[Role, typer.Option(help="officer, mediator, supervisor or admin")],
     name: Annotated[str, typer.Option(help="who the token is for")],
-    org: Annotated[str | None, typer.Option(help="organisation id (mediators)")] = None,
-    mediator: Annotated[str | None, typer.Option(help="mediator id (mediators)")] = None,
+    org: Annotated[
+        str | None, typer.Option(help="organisation id (a mediator's: taken from --mediator)")
+    ] = None,
+    mediator: Annotated[
+        str | None, typer.Option(help="mediator id (required for a mediator)")
+    ] = None,
+    expires_in_days: DaysOption = None,
 ) -> None:
     """Create a principal; prints its bearer token alone on stdout."""
-    from core.db import make_engine
     from store.principals import PrincipalError, create_principal
 
-    settings = _settings_and_logging()
+    engine, days = _principals_store(expires_in_days)
     try:
-        _principal, token = create_principal(
-            make_engine(settings.db_url), role, name, org, mediator
-        )
+        _principal, token = create_principal(engine, role, name, org, mediator, days)
     except PrincipalError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     sys.stdout.write(token + "\n")
 
 
-@app.command()
-def reseal() -> None:
-    """After a key rotation: re-encrypt parties' phone and ID numbers under the active key."""
+@principals.command("list")
+def list_principals_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for machines")] = False,
+) -> None:
+    """Who holds what: id, name, role, organisation, mediator, dates and state. Never a
+    token or its hash."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from models.tables import utcnow
+    from store.principals import list_principals, state_of
+
+    now = utcnow()
+    rows = [
+        {
+            "id": p.id,
+            "name": p.name,
+            "role": p.role,
+            "org_id": p.org_id,
+            "mediator_id": p.mediator_id,
+            "created_at": p.created_at.isoformat(timespec="seconds"),
+            "expires_at": p.expires_at.isoformat(timespec="seconds"),
+            "revoked_at": p.revoked_at.isoformat(timespec="seconds") if p.revoked_at else None,
+            "state": state_of(p, now),
+        }
+        for p in list_principals(_principals_store()[0])
+    ]
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    table = Table(title="principals")
+    for column in ("id", "name", "role", "org", "mediator", "created", "expires", "state"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["name"],
+            row["role"],
+            row["org_id"] or "",
+            row["mediator_id"] or "",
+            str(row["created_at"])[:10],
+            str(row["expires_at"])[:10],
+            str(row["state"]),
+        )
+    Console(width=160).print(table)
+
+
+@principals.command("revoke")
+def revoke_principal_cmd(
+    principal_id: Annotated[str, typer.Argument(help="the principal's id (p-…)")],
+) -> None:
+    """Refuse the principal's token from now on and end its console and codec sessions;
+    API processes that cached it refuse it within 10 seconds."""
+    from store.principals import UnknownPrincipal, revoke_principal
+
+    try:
+        revoke_principal(_principals_store()[0], principal_id)
+    except UnknownPrincipal as exc:
+        typer.echo(f"error: no principal {principal_id!r}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"revoked {principal_id}", err=True)
+
+
+@principals.command("rotate")
+def rotate_principal_cmd(
+    principal_id: Annotated[str, typer.Argument(help="the principal's id (p-…)")],
+    expires_in_days: DaysOption = None,
+) -> None:
+    """A new token for the same principal (id, role, scope), printed alone on stdout; the
+    old one stops working (in API processes that cached it, within 10 seconds)."""
+    from store.principals import PrincipalRevoked, UnknownPrincipal, rotate_principal
+
+    engine, days = _principals_store(expires_in_days)
+    try:
+        _principal, token = rotate_principal(engine, principal_id, days)
+    except UnknownPrincipal as exc:
+        typer.echo(f"error: no principal {principal_id!r}", err=True)
+        raise typer.Exit(2) from exc
+    except PrincipalRevoked as exc:
+        typer.echo(f"error: {principal_id} is revoked; create a new principal", err=True)
+        raise typer.Exit(2) from exc
+    sys.stdout.write(token + "\n")
+
+
+def _keys(settings: Settings) -> DataKeys:
+    """The cases' data keys, in the configured store, under the configured keyring."""
     from core.db import make_engine
-    from store.steps import CaseStore
+    from core.envelope import DataKeys
+
+    return DataKeys(settings.keyring(), make_engine(settings.db_url))
+
+
+@app.command()
+def erase(
+    case: Annotated[str, typer.Argument(help="case id (or its workflow id, case-<id>)")],
+    reason: Annotated[ErasureBasis, typer.Option(help="the legal basis of the erasure")],
+) -> None:
+    """Erase a closed case's personal data now, as the retention schedule does (DESIGN §9):
+    its data key is destroyed and its personal fields become tombstones."""
+    import asyncio
+
+    from core.temporal import connect
+    from store.erasure import NotErasable, erase_case, workflow_finished
 
     settings = _settings_and_logging()
-    keyring = settings.keyring()
-    changed = CaseStore(make_engine(settings.db_url), keyring).reseal_parties()
-    typer.echo(f"resealed {changed} parties under key {keyring.active!r}", err=True)
+    keys = _keys(settings)
+    case_id = _workflow_id(case).removeprefix("case-")
+
+    async def finished() -> bool:
+        return await workflow_finished(await connect(settings, keys), _workflow_id(case))
+
+    if not asyncio.run(finished()):
+        typer.echo(
+            "the case's workflow still runs (a judicial-confirmation window is open)", err=True
+        )
+        raise typer.Exit(1)
+    try:
+        done = erase_case(keys.engine, keys, case_id, reason, "cli", audit=True)  # type: ignore[arg-type]
+    except (LookupError, NotErasable) as exc:
+        typer.echo(
+            f"not erased: {'no such case' if isinstance(exc, LookupError) else exc}", err=True
+        )
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{'already erased' if done.already else 'erased'} at {done.erased_at:%Y-%m-%d %H:%M} UTC",
+        err=True,
+    )
+
+
+@app.command()
+def rewrap() -> None:
+    """After a keyring rotation: wrap every case's data key with the new active key, so the
+    old key can leave the ring. The cases' data is not re-encrypted."""
+    keys = _keys(_settings_and_logging())
+    changed = keys.rewrap()
+    typer.echo(f"rewrapped {changed} data keys under key {keys.keyring.active!r}", err=True)
 
 
 @app.command()
@@ -182,7 +339,7 @@ def history_cmd(
     settings = _settings_and_logging()
 
     async def run() -> list[history.HistoryEntry]:
-        client = await connect(settings, settings.keyring())
+        client = await connect(settings, _keys(settings))
         runs = await history.fetch(client, _workflow_id(case))
         return await history.summarise_runs(runs, client.data_converter)
 
@@ -219,7 +376,7 @@ def export_history_cmd(
     settings = _settings_and_logging()
 
     async def run() -> str:
-        client = await connect(settings, settings.keyring())
+        client = await connect(settings, _keys(settings))
         runs = await history.fetch(client, _workflow_id(case))
         return history.export_json(runs[run_number - 1 if run_number else -1])
 

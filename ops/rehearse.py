@@ -33,7 +33,7 @@ from ops.pgtemp import throwaway_postgres
 from ops.rehearse_load import POLICY, SCENARIOS, Apis, drive_case, wait_ready
 from store.migrate import upgrade
 from store.principals import create_principal
-from store.seed import ORGS, seed
+from store.seed import ORGS, mediator_id, seed
 
 
 @dataclass
@@ -88,11 +88,14 @@ def run_rehearsal(cases: int, admin_url: str, concurrency: int = 16) -> Result:
         tokens = {
             "officer": create_principal(engine, Role.officer, "rehearsal officer")[1],
             "supervisor": create_principal(engine, Role.supervisor, "rehearsal supervisor")[1],
+            # A mediator principal names its mediator, and acts on their own cases only.
             **{
-                org.id: create_principal(engine, Role.mediator, f"rehearsal {org.id}", org.id)[1]
+                m: create_principal(engine, Role.mediator, f"rehearsal {m}", org.id, m)[1]
                 for org in ORGS
+                for m in (mediator_id(org.id, i) for i in range(len(org.mediators)))
             },
         }
+        tokens |= {org.id: tokens[mediator_id(org.id, 0)] for org in ORGS}
         (work / "policy.toml").write_text(POLICY, encoding="utf-8")
         temporal_port = free_loopback_port()
         api_ports = [free_loopback_port(), free_loopback_port()]

@@ -162,7 +162,8 @@ async def drive_case(apis: Apis, tokens: dict[str, str], scenario: str, n: int) 
     for who, action, make_body, expected in steps:
         # Routing is load-aware: a busy studio's cases go to the next body (DESIGN §1).
         org = (case.get("assignment") or {}).get("org_id") or ORG_OF[dispute_type]
-        token = tokens[org] if who == "mediator" else tokens[who]
+        mediator = (case.get("assignment") or {}).get("mediator_id") or org
+        token = tokens[mediator] if who == "mediator" else tokens[who]
         while case["status"] not in (expected, "closed"):
             r = await apis.request(
                 "POST", f"/api/v1/cases/{cid}/{action}", token, json=make_body(case)

@@ -16,10 +16,12 @@ from rich.console import Console
 
 from core.crypto import ensure_dev_keyring
 from core.db import make_engine
+from core.envelope import DataKeys
 from core.settings import Settings
 from ops.children import Child
 from ops.devserver import start_dev_command, wait_until_serving
 from store.migrate import upgrade
+from store.sealing import seal_legacy
 from store.seed import seed
 
 console = Console(stderr=True, soft_wrap=True)
@@ -83,6 +85,7 @@ def run_up(settings: Settings) -> int:
         console.print("[bold]Migrating and seeding[/] the case store")
         upgrade(settings.db_url)
         engine = make_engine(settings.db_url)
+        seal_legacy(engine, DataKeys(settings.keyring(), engine))
         orgs, mediators = seed(engine)
         engine.dispose()
         console.print(f"  roster: {orgs} organisations, {mediators} mediators")

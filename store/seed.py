@@ -135,6 +135,33 @@ ORGS: tuple[OrgSeed, ...] = (
         )
         for t in (*STREETS, *TOWNS)
     ),
+    # Added after the town committees, so the contacts seeded before keep their numbers.
+    OrgSeed(
+        "vet-nanjin-shiguba",
+        "石鼓坝社区退役军人调解室",
+        OrgKind.veterans_mediation_room,
+        "南津街街道",
+        "石鼓坝社区",
+        (("彭永刚", "退役军人", 3),),
+    ),
+    OrgSeed(
+        "pro-property",
+        "合川区物业纠纷人民调解委员会",
+        OrgKind.professional_mediation_org,
+        None,
+        None,
+        (("梁志诚", "物业纠纷调解员", 4),),
+        specialty="property",
+    ),
+    OrgSeed(
+        "pro-consumer",
+        "合川区消费纠纷人民调解委员会",
+        OrgKind.professional_mediation_org,
+        None,
+        None,
+        (("邱雅琴", "消费维权调解员", 4),),
+        specialty="consumer",
+    ),
 )
 
 

@@ -11,17 +11,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, update
-from sqlmodel import col, select
 
-from core.crypto import Keyring
 from core.db import insert_ignore, session_scope
+from core.envelope import CaseSeal, DataKeys
 from core.redact import remember_names
 from models.case import CaseInput, CaseState, StepRecord, StuckStep
 from models.enums import DUTY_SUPERVISOR, NotificationKind
 from models.tables import Case, CaseEvent, Notification, Party
+from store.sealing import seal_detail, seal_party, seal_state, seal_summary
 
 
-def _case_columns(state: CaseState) -> dict[str, Any]:
+def _case_columns(state: CaseState, seal: CaseSeal) -> dict[str, Any]:
     d = state.deadlines
     return {
         "status": state.status.value,
@@ -35,7 +35,7 @@ def _case_columns(state: CaseState) -> dict[str, Any]:
         "judicial_confirmation_until": d.judicial_confirmation_until,
         "next_follow_up_due": d.next_follow_up_due,
         "last_seq": state.seq,
-        "state": state.model_dump(mode="json"),
+        "state": seal_state(seal, state.model_dump(mode="json")),
         "updated_at": state.updated_at,
         "closed_at": state.closed_at,
     }
@@ -63,17 +63,18 @@ def alert_duty_supervisor(
 
 
 class CaseStore:
-    def __init__(self, engine: Engine, keyring: Keyring) -> None:
+    def __init__(self, engine: Engine, keys: DataKeys) -> None:
         self.engine = engine
-        self.keyring = keyring  # parties' phone and ID numbers are stored sealed
+        self.keys = keys  # personal fields are stored sealed with the case's data key
 
     def record_step(self, record: StepRecord) -> bool:
         """Write one step; False when it had been written before (a retry or a replay)."""
         state = record.state
         with session_scope(self.engine) as session:
+            seal = self.keys.sealer(state.case_id, session, create=True)
             if record.intake is not None:
                 remember_names(p.name for p in record.intake.intake.parties)
-                self._create_case(session, record.intake, state)
+                self._create_case(session, record.intake, state, seal)
             written = insert_ignore(
                 session,
                 CaseEvent,
@@ -84,7 +85,7 @@ class CaseStore:
                     "status": state.status.value,
                     "actor_id": record.actor.principal_id,
                     "actor_role": record.actor.role.value if record.actor.role else None,
-                    "detail": record.detail,
+                    "detail": seal_detail(seal, record.seq, record.detail),
                     "occurred_at": record.occurred_at,
                 },
                 ["case_id", "seq"],
@@ -94,7 +95,7 @@ class CaseStore:
             session.execute(  # a Core statement: the ORM's bulk-update machinery is not needed
                 update(table)
                 .where(cases.id == state.case_id, cases.last_seq < record.seq)
-                .values(**_case_columns(state))
+                .values(**_case_columns(state, seal))
             )
             for n in record.notifications:
                 insert_ignore(
@@ -125,7 +126,7 @@ class CaseStore:
                 {"step_not_recorded": stuck.step.value, "error": stuck.error},
             )
 
-    def _create_case(self, session: Any, case: CaseInput, state: CaseState) -> None:
+    def _create_case(self, session: Any, case: CaseInput, state: CaseState, seal: CaseSeal) -> None:
         intake = case.intake
         created = insert_ignore(
             session,
@@ -139,46 +140,21 @@ class CaseStore:
                 "channel": intake.channel.value,
                 "town": intake.town,
                 "community": intake.community,
-                "summary": intake.summary,
+                "summary": seal_summary(seal, intake.summary),
                 "non_public": intake.non_public,
                 "policy": case.policy.model_dump(mode="json"),
                 "created_at": state.created_at,
-                **_case_columns(state),
+                **_case_columns(state, seal),
                 "last_seq": 0,
             },
         )
         if not created:
             return
         for position, party in enumerate(intake.parties):
-            row = party.model_dump(mode="json")
-            row["phone"] = self.keyring.seal(party.phone)
-            row["id_number"] = self.keyring.seal(party.id_number)
+            row = seal_party(seal, position, party.model_dump(mode="json"))
             insert_ignore(
                 session,
                 Party,
                 {"case_id": case.case_id, "position": position, **row},
                 ["case_id", "position"],
             )
-
-    def reseal_parties(self, batch: int = 500) -> int:
-        """After a key rotation: re-encrypt the parties' numbers under the active key, so
-        that older keys can leave the ring. Returns how many rows changed; idempotent."""
-        prefix = f"enc:{self.keyring.active}:"
-        changed, last_id = 0, 0
-        while True:
-            with session_scope(self.engine) as session:
-                rows = session.exec(
-                    select(Party)
-                    .where(col(Party.id) > last_id)
-                    .order_by(col(Party.id))
-                    .limit(batch)
-                ).all()
-                for row in rows:
-                    if any(v and not v.startswith(prefix) for v in (row.phone, row.id_number)):
-                        row.phone = self.keyring.seal(self.keyring.open(row.phone)) or ""
-                        row.id_number = self.keyring.seal(self.keyring.open(row.id_number))
-                        session.add(row)
-                        changed += 1
-            if not rows:
-                return changed
-            last_id = rows[-1].id or last_id

@@ -47,16 +47,24 @@ async def command(
     return await http.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=auth(token))
 
 
-async def in_mediation(http: httpx.AsyncClient, tokens: dict[str, str]) -> str:
-    """A family case from 七间社区 taken in and accepted by the studio's mediator; its id."""
+def assignee(tokens: dict[str, str], case: dict[str, Any]) -> str:
+    """The token of the mediator the case is assigned to (tests/conftest.py ASSIGNEES):
+    routing spreads cases by load, and a mediator acts only on their own."""
+    return tokens[case["assignment"]["mediator_id"]]
+
+
+async def in_mediation(http: httpx.AsyncClient, tokens: dict[str, str]) -> tuple[str, str]:
+    """A family case from 七间社区 taken in and accepted by the studio's mediator it was
+    routed to: its id, and that mediator's token."""
     r = await post_case(http, tokens["officer"], intake_json())
     assert r.status_code == 201, r.text
     case = r.json()
+    mediator = assignee(tokens, case)
     accept = {"mediator_id": case["assignment"]["mediator_id"]}
-    r = await command(http, tokens["mediator_qijian"], case["case_id"], "accept", accept)
+    r = await command(http, mediator, case["case_id"], "accept", accept)
     assert r.status_code == 200 and r.json()["status"] == "in_mediation", r.text
     cid: str = case["case_id"]
-    return cid
+    return cid, mediator
 
 
 async def poll_case(
@@ -97,7 +105,7 @@ def happy_steps(mediator_id: str) -> list[tuple[str, dict[str, Any], str]]:
             agreement_json(),
             "follow_up",
         ),
-        ("judicial-confirmation", {"note": "人民法院已确认"}, "follow_up"),
+        ("judicial-confirmation", {"jointly_applied": True, "note": "人民法院已确认"}, "follow_up"),
         (
             "follow-ups",
             {"result": "performed", "notes": "已履行", "visited_at": now_iso()},
@@ -106,12 +114,15 @@ def happy_steps(mediator_id: str) -> list[tuple[str, dict[str, Any], str]]:
     ]
 
 
-async def resolve_case(http: httpx.AsyncClient, officer: str, mediator: str) -> str:
-    """A family case from 七间社区 driven over HTTP from intake to closed/resolved."""
+async def resolve_case(http: httpx.AsyncClient, tokens: dict[str, str]) -> str:
+    """A family case from 七间社区 driven over HTTP from intake to closed/resolved by the
+    mediator it was routed to."""
+    officer = tokens["officer"]
     r = await post_case(http, officer, intake_json())
     assert r.status_code == 201, r.text
     cid: str = r.json()["case_id"]
     case = await poll_case(http, officer, cid, status_is("awaiting_acceptance"))
+    mediator = assignee(tokens, case)
     for action, body, expected in happy_steps(case["assignment"]["mediator_id"]):
         r = await command(http, mediator, cid, action, body)
         assert r.status_code == 200 and r.json()["status"] == expected, (action, r.text)

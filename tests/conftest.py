@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from console.app import create_app
 from core.crypto import Keyring
 from core.db import make_engine
+from core.envelope import DataKeys
 from core.redact import RedactingFilter
 from core.settings import Settings
 from core.temporal import data_converter, free_loopback_port, metrics_runtime
@@ -46,6 +47,8 @@ RECORD_HISTORIES = os.environ.get("MEDIATION_RECORD_HISTORIES")  # set by `make 
 # Committed, public, test-only: the suite's payloads and the committed histories use it.
 TEST_KEYS = (Path(__file__).parent / "histories" / "TEST-ONLY-keyring").read_text("utf-8")
 TEST_KEYRING = Keyring.parse(TEST_KEYS)
+# The session's one client seals with these; each module's store holds its own data keys.
+TEST_DATA_KEYS = DataKeys(TEST_KEYRING)
 # The SDK runtime shared by the test client and workers serves its metrics here; the API
 # under test relays them on /metrics as it does in production.
 SDK_METRICS_BIND = f"127.0.0.1:{free_loopback_port()}"
@@ -87,7 +90,7 @@ async def temporal_env(
     db_file = tmp_path_factory.mktemp("temporal") / "temporal.db"
     env = await WorkflowEnvironment.start_local(
         runtime=metrics_runtime(SDK_METRICS_BIND),
-        data_converter=data_converter(TEST_KEYRING),
+        data_converter=data_converter(TEST_DATA_KEYS),
         dev_server_existing_path=temporal_binary(),
         dev_server_database_filename=str(db_file),
         # Temporal suggests continue-as-new at 4,096 events by default; here at 150, so
@@ -126,6 +129,7 @@ def engine(db_url: str) -> Iterator[Engine]:
     upgrade(db_url)
     eng = make_engine(db_url)
     seed(eng)
+    TEST_DATA_KEYS.use(eng)
     yield eng
     eng.dispose()
 
@@ -153,17 +157,34 @@ async def task_queue(
     queue = f"test-{uuid.uuid4().hex[:12]}"
     cached = request.param > 0
     worker = build_worker(
-        client, engine, TEST_KEYRING, queue, activity_executor, request.param, sandboxed=not cached
+        client,
+        engine,
+        TEST_DATA_KEYS,
+        queue,
+        activity_executor,
+        request.param,
+        sandboxed=not cached,
     )
     async with worker:
         yield queue
         if RECORD_HISTORIES and request.param:
-            await _record_histories(client, queue, request.node.name)
+            await _record_histories(client, queue, request.node.name, engine)
 
 
-async def _record_histories(client: Client, queue: str, test_name: str) -> None:
+# Beside each set's histories: their cases' data keys, as the store keeps them (wrapped by
+# the committed TEST-ONLY keyring; synthetic parties only), so the replay gate can open
+# them without the store the tests ran on (tests/test_replay.py).
+HISTORY_KEYS = "data_keys.jsonl"
+
+
+async def _record_histories(client: Client, queue: str, test_name: str, engine: Engine) -> None:
     """`make histories`: keep every case workflow this test ran, as Temporal stores it."""
+    import json
+
+    from sqlmodel import Session, col, select
+
     from cases.history import export_json
+    from models.tables import DataKey
 
     out = Path(RECORD_HISTORIES)
     os.makedirs(out, exist_ok=True)
@@ -174,6 +195,17 @@ async def _record_histories(client: Client, queue: str, test_name: str) -> None:
         name = stem if len(runs) == 1 else f"{stem}-{n}"
         with open(out / f"{name}.json", "w", encoding="utf-8") as f:  # noqa: ASYNC230
             f.write(export_json(history) + "\n")
+    keys_file = out / HISTORY_KEYS
+    kept = (
+        dict(json.loads(line) for line in keys_file.read_text("utf-8").splitlines())
+        if keys_file.exists()
+        else {}
+    )
+    with Session(engine) as s:
+        rows = s.exec(select(DataKey).where(col(DataKey.subject).in_({w.id for w in runs})))
+        kept |= {r.subject: r.wrapped for r in rows if r.wrapped}
+    lines = [json.dumps([subject, wrapped]) for subject, wrapped in sorted(kept.items())]
+    keys_file.write_text("".join(f"{line}\n" for line in lines), "utf-8")
 
 
 def repo_root() -> Path:
@@ -188,7 +220,7 @@ async def api_queue(
     client: Client, engine: Engine, activity_executor: ThreadPoolExecutor
 ) -> AsyncIterator[str]:
     queue = f"api-{uuid.uuid4().hex[:12]}"
-    async with build_worker(client, engine, TEST_KEYRING, queue, activity_executor):
+    async with build_worker(client, engine, TEST_DATA_KEYS, queue, activity_executor):
         yield queue
 
 
@@ -226,22 +258,34 @@ async def served(app: Any, port: int | None = None) -> AsyncIterator[str]:
         await task
 
 
-ROLES = {
+ROLES = {  # name → (role, the mediator a mediator principal names)
     "officer": (Role.officer, None),
     "supervisor": (Role.supervisor, None),
     "admin": (Role.admin, None),
-    "mediator_qijian": (Role.mediator, "fe-sanmiao-qijian"),
-    "mediator_union": (Role.mediator, "union-labor"),
-    "mediator_wf": (Role.mediator, "wf-marriage"),
+    "mediator_qijian": (Role.mediator, "fe-sanmiao-qijian-m1"),
+    "mediator_union": (Role.mediator, "union-labor-m1"),
+    "mediator_wf": (Role.mediator, "wf-marriage-m1"),
+}
+# Every member of the organisations the tests route to: routing spreads cases over them by
+# load, and a mediator acts only on cases assigned to them (DESIGN §7).
+ASSIGNEES = {
+    f"{org}-m{n}": org
+    for org, members in (("fe-sanmiao-qijian", 2), ("union-labor", 3), ("wf-marriage", 3))
+    for n in range(1, members + 1)
 }
 
 
 @pytest.fixture(scope="module")
 def tokens(engine: Engine) -> dict[str, str]:
-    """A bearer token for each kind of principal of DESIGN §7."""
-    return {
-        name: create_principal(engine, role, f"test {name}", org)[1]
-        for name, (role, org) in ROLES.items()
+    """A bearer token for each kind of principal of DESIGN §7, and one for each mediator
+    of ASSIGNEES under the mediator's id (tests/api_helpers.py `assignee`)."""
+    named = {
+        name: create_principal(engine, role, f"test {name}", mediator_id=mediator)[1]
+        for name, (role, mediator) in ROLES.items()
+    }
+    return named | {
+        mediator: create_principal(engine, Role.mediator, f"test {mediator}", org, mediator)[1]
+        for mediator, org in ASSIGNEES.items()
     }
 
 

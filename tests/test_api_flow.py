@@ -11,6 +11,7 @@ from models.enums import Role
 from store.principals import create_principal
 from tests.api_helpers import (
     agreement_json,
+    assignee,
     auth,
     command,
     happy_steps,
@@ -28,7 +29,7 @@ PROBLEM = "application/problem+json"
 async def test_happy_path_entirely_over_http(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
 ) -> None:
-    officer, mediator = tokens["officer"], tokens["mediator_qijian"]
+    officer = tokens["officer"]
     key = f"walk-in-{uuid.uuid4()}"
     r = await post_case(http, officer, intake_json(), key)
     assert r.status_code == 201, r.text
@@ -40,6 +41,7 @@ async def test_happy_path_entirely_over_http(
     assert case["assignment"]["org_name"] == "七间社区五老工作室"
     # An officer may not accept; the list of what the caller may do says so.
     assert "accept" not in case["allowed_actions"]
+    mediator = assignee(tokens, case)
     mine = (await http.get(f"/api/v1/cases/{cid}", headers=auth(mediator))).json()
     assert {"accept", "decline"} <= set(mine["allowed_actions"])
 

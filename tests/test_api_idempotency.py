@@ -34,8 +34,7 @@ def _session(summary: str = "双方陈述") -> dict[str, Any]:
 async def test_a_command_retried_with_its_key_records_one_step_and_answers_the_same(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
 ) -> None:
-    mediator = tokens["mediator_qijian"]
-    cid = await in_mediation(http, tokens)
+    cid, mediator = await in_mediation(http, tokens)
     key = f"session-{uuid.uuid4()}"
     body = _session()
     first = await _post(http, mediator, cid, "sessions", body, key)
@@ -61,8 +60,7 @@ async def test_a_command_retried_with_its_key_records_one_step_and_answers_the_s
 async def test_a_retry_after_a_client_side_timeout_records_one_step(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine, api_url: str
 ) -> None:
-    mediator = tokens["mediator_qijian"]
-    cid = await in_mediation(http, tokens)
+    cid, mediator = await in_mediation(http, tokens)
     key = f"timeout-{uuid.uuid4()}"
     body = _session()
     # The client gives up long before the answer; the request has left and lands anyway.
@@ -84,8 +82,7 @@ async def test_a_retry_after_a_client_side_timeout_records_one_step(
 async def test_a_retried_command_that_closed_the_case_answers_as_it_did(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
 ) -> None:
-    mediator = tokens["mediator_qijian"]
-    cid = await in_mediation(http, tokens)
+    cid, mediator = await in_mediation(http, tokens)
     key = f"refuse-{uuid.uuid4()}"
     first = await _post(http, mediator, cid, "terminate", {"reason": "调解不成"}, key)
     assert first.status_code == 200 and first.json()["status"] == "closed", first.text

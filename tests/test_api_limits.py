@@ -29,8 +29,7 @@ def _session(**changes: Any) -> dict[str, Any]:
 async def test_over_long_fields_and_bodies_are_refused_before_anything_is_written(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
 ) -> None:
-    mediator = tokens["mediator_qijian"]
-    cid = await in_mediation(http, tokens)
+    cid, mediator = await in_mediation(http, tokens)
     before = event_kinds(engine, cid)
     url = f"/api/v1/cases/{cid}/sessions"
 
@@ -82,8 +81,7 @@ async def test_a_command_that_takes_too_long_answers_503_and_its_retry_gets_the_
     db_url: str,
     api_queue: str,
 ) -> None:
-    mediator = tokens["mediator_qijian"]
-    cid = await in_mediation(http, tokens)
+    cid, mediator = await in_mediation(http, tokens)
     impatient = Settings(
         database_url=db_url,
         task_queue=api_queue,
@@ -111,8 +109,7 @@ async def test_an_unmapped_error_is_problem_json_counted_and_a_keyed_retry_recor
     """The audit row is written before an answer leaves; when that write fails after the
     command's Update succeeded, the client gets a 500 (problem+json, counted on /metrics)
     and its retry with the key gets the first answer, with one step recorded."""
-    mediator = tokens["mediator_qijian"]
-    cid = await in_mediation(http, tokens)
+    cid, mediator = await in_mediation(http, tokens)
     headers = auth(mediator) | {"Idempotency-Key": f"audit-{uuid.uuid4()}"}
     body = _session()
     with engine.begin() as conn:

@@ -18,7 +18,7 @@ from temporalio.client import (
 
 from api.app import create_app
 from core.settings import Settings
-from tests.api_helpers import auth, command, intake_json, post_case
+from tests.api_helpers import assignee, auth, command, intake_json, post_case
 from tests.conftest import SDK_METRICS_BIND, TEST_KEYS, served
 from workflows.case import MediationCaseWorkflow
 
@@ -95,7 +95,7 @@ async def test_intake_answers_routed_and_the_assigned_mediator_reads_and_accepts
     case = r.json()
     assert case["status"] == "awaiting_acceptance"
     assert case["assignment"]["org_id"] == "fe-sanmiao-qijian"
-    mediator = tokens["mediator_qijian"]
+    mediator = assignee(tokens, case)
     # No waiting: the assignment the intake answered with is what every read shows.
     seen = await http.get(f"/api/v1/cases/{case['case_id']}", headers=auth(mediator))
     assert seen.status_code == 200, seen.text

@@ -19,7 +19,14 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 
 from models.case import CaseState
-from models.commands import AcceptBody, Action, FollowUpBody, ReasonBody, SessionBody
+from models.commands import (
+    AcceptBody,
+    Action,
+    FollowUpBody,
+    JudicialConfirmationBody,
+    ReasonBody,
+    SessionBody,
+)
 from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome
 from models.policy import Policy
 from tests.conftest import TEST_KEYS
@@ -44,7 +51,10 @@ LAPSING = CALM.model_copy(
 )
 START = ["intake", "risk_screening", "assignment", "accepted"]
 PLANS: dict[str, tuple[Outcome, list[str]]] = {
-    "resolved": (Outcome.resolved, [*START, "session", "agreement", "follow_up", "closure"]),
+    "resolved": (
+        Outcome.resolved,
+        [*START, "session", "agreement", "judicial_confirmation", "follow_up", "closure"],
+    ),
     "labor_lapsed": (Outcome.referred_arbitration, [*START, "arbitration_notice", "closure"]),
     "lapsed": (Outcome.terminated, [*START, "closure"]),
     "withdrawn": (Outcome.withdrawn, [*START, "closure"]),
@@ -88,6 +98,8 @@ async def _drive(plan: str, h: WorkflowHandle[Any, CaseState], rng: random.Rando
         await send(h, Action.sessions, SessionBody(held_at=now, summary="调解"))
         await asyncio.sleep(rng.uniform(0, 2))
         await send(h, Action.agreement, agreement("履行"))
+        # Confirmed before it closes: else the workflow waits out the window (R8).
+        await send(h, Action.judicial_confirmation, JudicialConfirmationBody(jointly_applied=True))
         await send(
             h, Action.follow_ups, FollowUpBody(result=FollowUpResult.performed, visited_at=now)
         )

@@ -79,6 +79,9 @@ async def test_family_case_from_qijian_runs_to_resolved(
         me,
     )
     assert (s.status, s.outcome) == (CaseStatus.closed, Outcome.resolved)
+    # Closed inside the judicial-confirmation window: the parties may still apply (R8), so
+    # the workflow ends when the window does.
+    assert s.allowed_actions == ["judicial-confirmation"]
     result = await h.result()
     assert (result.status, result.outcome, result.allowed_actions) == (
         CaseStatus.closed,
@@ -96,8 +99,9 @@ async def test_family_case_from_qijian_runs_to_resolved(
         "agreement",
         "follow_up",
         "closure",
+        "judicial_window_closed",
     ]
-    assert [e.seq for e in events(engine, cid)] == list(range(1, 9))
+    assert [e.seq for e in events(engine, cid)] == list(range(1, 10))
     assert [e.actor_id for e in events(engine, cid)][3:7] == [me.principal_id] * 4
     row = case_row(engine, cid)
     assert row is not None
@@ -105,7 +109,7 @@ async def test_family_case_from_qijian_runs_to_resolved(
         "closed",
         "resolved",
         "fe-sanmiao-qijian",
-        8,
+        9,
     )
     assert row.closed_at is not None
     assert notification_kinds(engine, cid) == ["assignment", "closure"]

@@ -133,12 +133,13 @@ async def test_through_the_api_the_waiting_command_answers_503_and_its_retry_lan
         policy_file=policy_file,
         command_timeout=5,
     )
-    mediator, supervisor = tokens["mediator_qijian"], tokens["supervisor"]
+    supervisor = tokens["supervisor"]
     async with served(create_app(settings, client)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             r = await post_case(http, tokens["officer"], intake_json())
             assert r.status_code == 201, r.text
             cid, assignee = r.json()["case_id"], r.json()["assignment"]["mediator_id"]
+            mediator = tokens[assignee]  # a mediator acts on their own cases only
             r = await command(http, mediator, cid, "accept", {"mediator_id": assignee})
             assert r.status_code == 200, r.text
             headers = auth(mediator) | {"Idempotency-Key": f"s-{uuid.uuid4()}"}

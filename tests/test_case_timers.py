@@ -235,13 +235,19 @@ async def test_judicial_confirmation_only_inside_its_window(
     await _agreed(inside)
     await _agreed(late)
     s = await act(
-        inside, Action.judicial_confirmation, JudicialConfirmationBody(note="双方共同申请")
+        inside,
+        Action.judicial_confirmation,
+        JudicialConfirmationBody(jointly_applied=True, note="双方共同申请"),
     )
     assert s.agreement is not None and s.agreement.judicial_confirmed_at is not None
     assert "judicial_confirmation" in event_kinds(engine, case_id(inside))
     await eventually(late, lambda s: "judicial-confirmation" not in s.allowed_actions, within=10)
     with pytest.raises(WorkflowUpdateFailedError, match="update"):
-        await act(late, Action.judicial_confirmation, JudicialConfirmationBody(note="逾期申请"))
+        await act(
+            late,
+            Action.judicial_confirmation,
+            JudicialConfirmationBody(jointly_applied=True, note="逾期申请"),
+        )
     assert "judicial_confirmation" not in event_kinds(engine, case_id(late))
     for h in (inside, late):
         await h.terminate("test over")

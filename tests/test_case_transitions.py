@@ -21,11 +21,12 @@ from models.commands import (
     FollowUpBody,
     JudicialConfirmationBody,
     ReasonBody,
+    RejectBody,
     RiskAckBody,
     RiskBody,
     SessionBody,
 )
-from models.enums import CaseStatus, DisputeType, FollowUpResult, RiskLevel
+from models.enums import CaseStatus, DisputeType, FollowUpResult, RejectionGround, RiskLevel
 from models.policy import Policy
 from tests.helpers import (
     act,
@@ -45,7 +46,7 @@ BODIES: dict[Action, Strict] = {
     Action.assign: AssignBody(org_id="fe-sanmiao-qijian", reason="指定"),
     Action.sessions: SessionBody(held_at=NOW, summary="调解"),
     Action.agreement: agreement("协议", performance_due=date(2026, 12, 31)),
-    Action.judicial_confirmation: JudicialConfirmationBody(note="申请"),
+    Action.judicial_confirmation: JudicialConfirmationBody(jointly_applied=True, note="申请"),
     Action.extend: ConsentBody(both_parties_consent=True, reason="延长"),
     Action.terminate: ReasonBody(reason="终止"),
     Action.refuse: ReasonBody(reason="拒绝"),
@@ -54,7 +55,7 @@ BODIES: dict[Action, Strict] = {
     Action.withdraw: ReasonBody(reason="撤回"),
     Action.risk: RiskBody(level=RiskLevel.yellow, reason="复评"),
     Action.risk_ack: RiskAckBody(note="已知悉"),
-    Action.reject: ReasonBody(reason="不予受理"),
+    Action.reject: RejectBody(ground=RejectionGround.administrative, reason="不予受理"),
 }
 
 # DESIGN §3 and §7, written out here rather than read from the workflow's own table.
@@ -76,6 +77,7 @@ LEGAL: dict[CaseStatus, set[str]] = {
         "terminate",
         "refuse",
         "withdraw",
+        "reject",  # R2: a ground found after acceptance (DESIGN §2, notes)
         "risk",
     },
     CaseStatus.follow_up: {"judicial-confirmation", "follow-ups", "reopen", "withdraw", "risk"},
@@ -104,6 +106,8 @@ async def _case_in(
     await act(h, Action.agreement, BODIES[Action.agreement])
     if status is CaseStatus.follow_up:
         return h
+    # Confirmed first: a case closed inside the window would still take it (R8).
+    await act(h, Action.judicial_confirmation, BODIES[Action.judicial_confirmation])
     await act(h, Action.follow_ups, BODIES[Action.follow_ups])
     await h.result()
     return h

@@ -63,12 +63,16 @@ async def test_codec_decodes_for_supervisors_only(
     bad = await http.post("/codec/decode", json={"x": 1}, headers=auth(tokens["supervisor"]))
     assert bad.status_code == 422
 
-    # People in the UI sign in once; the HttpOnly cookie then stands for the token.
-    login = await http.post("/codec/login", data={"token": tokens["supervisor"]})
-    assert login.status_code == 200 and "httponly" in login.headers["set-cookie"].lower()
-    cookie = {"mediation_codec": tokens["supervisor"]}
-    async with httpx.AsyncClient(base_url=str(http.base_url), cookies=cookie) as browser:
+    # People in the UI sign in once; an HttpOnly cookie then holds a session of its own
+    # (never the token itself, which as a cookie opens nothing; tests/test_credentials.py).
+    async with httpx.AsyncClient(base_url=str(http.base_url)) as browser:
+        login = await browser.post("/codec/login", data={"token": tokens["supervisor"]})
+        assert login.status_code == 200 and "httponly" in login.headers["set-cookie"].lower()
+        assert browser.cookies["mediation_codec"] != tokens["supervisor"]
         assert (await browser.post("/codec/decode", json=body)).status_code == 200
+    cookie = {"mediation_codec": tokens["supervisor"]}
+    async with httpx.AsyncClient(base_url=str(http.base_url), cookies=cookie) as forged:
+        assert (await forged.post("/codec/decode", json=body)).status_code == 401
     denied = await http.post("/codec/login", data={"token": tokens["officer"]})
     assert denied.status_code == 403
 

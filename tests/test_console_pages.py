@@ -21,11 +21,13 @@ from models.enums import (
     OrgKind,
     Outcome,
     PartyRole,
+    RejectionGround,
     RiskFlag,
     RiskLevel,
     Role,
+    Specialty,
 )
-from tests.api_helpers import auth, command, intake_json, post_case
+from tests.api_helpers import assignee, auth, command, intake_json, post_case
 from tests.console_helpers import CSRF, sign_in, visible_text
 
 ENUMS: dict[str, Any] = {
@@ -41,6 +43,8 @@ ENUMS: dict[str, Any] = {
     "notification": NotificationKind,
     "role": Role,
     "action": Action,
+    "rejection_ground": RejectionGround,
+    "specialty": Specialty,
 }
 KEY = re.compile(r"\b(" + "|".join(sorted({k.split(".")[0] for k in catalogue()})) + r")\.[\w/-]+")
 # Codes that are English words a zh page must not show (short ones like "red" also appear
@@ -105,14 +109,14 @@ async def test_every_page_speaks_the_language(
     cid = case["case_id"]
     await command(
         http,
-        tokens["mediator_qijian"],
+        assignee(tokens, case),
         cid,
         "accept",
         {"mediator_id": case["assignment"]["mediator_id"]},
     )
     await command(
         http,
-        tokens["mediator_qijian"],
+        assignee(tokens, case),
         cid,
         "sessions",
         {"held_at": "2026-11-30T10:00:00+08:00", "summary": "双方到场", "attendees": ["甲"]},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +23,9 @@ from tests.deploy_docs import (
     dockerfile_instructions,
     env_of,
     ours,
+    published,
     published_ports,
+    required_compose_variables,
     services,
     setup_script_attributes,
 )
@@ -168,4 +171,68 @@ def test_prometheus_scrapes_every_worker_and_api() -> None:
     assert any(m.startswith(f"{DEPLOY / 'prometheus.yml'}:") for m in mounted), mounted
 
 
-# --- Kubernetes ---------------------------------------------------------------------------
+# --- secrets and exposure -----------------------------------------------------------------
+
+# An environment variable that holds a secret, by its name.
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|PWD|SECRET|TOKEN|_KEYS?$")
+INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?[-?+])([^}]*))?\}")
+
+
+def secret_problems(env: dict[str, str]) -> list[str]:
+    """Every secret in an environment (as written, before interpolation) must come from a
+    required variable: `${NAME:?message}`, never a literal or a default; a URL's password
+    likewise."""
+    problems = []
+    for name, value in env.items():
+        url_password = re.search(r"://[^/:@\s]+:(.*)@", value)
+        for secret in ([value] if SECRET_NAME.search(name) else []) + (
+            [url_password.group(1)] if url_password else []
+        ):
+            match = INTERPOLATION.fullmatch(secret)
+            if not match or match.group(2) != ":?":
+                problems.append(f"{name}: {secret!r} is not ${{VAR:?message}}")
+    return problems
+
+
+def raw_services() -> dict[str, dict[str, str]]:
+    """Each service's environment as written in compose.yaml (anchors merged, nothing
+    interpolated)."""
+    raw = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    return {name: env_of(svc) for name, svc in raw["services"].items()}
+
+
+def test_compose_no_password_or_key_has_a_default() -> None:
+    envs = raw_services()
+    problems = {name: secret_problems(env) for name, env in envs.items()}
+    assert not any(problems.values()), problems
+    # The services that hold secrets at all: both databases, Temporal, all of ours.
+    holders = {name for name, env in envs.items() if any(SECRET_NAME.search(k) for k in env)}
+    assert {"temporal-db", "temporal", "case-db", "migrate", "api-1", "worker-1"} <= holders
+    assert required_compose_variables() >= {
+        "CASE_DB_PASSWORD",
+        "TEMPORAL_DB_PASSWORD",
+        "MEDIATION_KEYS",
+    }
+
+
+def test_the_secret_check_catches_a_default_and_a_literal() -> None:
+    url = "postgresql+psycopg://mediation:${CASE_DB_PASSWORD:-mediation}@case-db:5432/mediation"
+    assert len(secret_problems({"MEDIATION_DATABASE_URL": url})) == 1
+    assert len(secret_problems({"POSTGRES_PASSWORD": "temporal"})) == 1
+    assert len(secret_problems({"POSTGRES_PWD": "${TEMPORAL_DB_PASSWORD}"})) == 1
+    assert not secret_problems({"POSTGRES_PWD": "${TEMPORAL_DB_PASSWORD:?required}"})
+
+
+def test_compose_refuses_to_start_without_each_password() -> None:
+    for variable in sorted(required_compose_variables()):
+        proc = docker_compose_config(COMPOSE_FILE, without=frozenset({variable}))
+        assert proc.returncode != 0, f"compose starts without {variable}"
+        assert variable in proc.stderr, proc.stderr
+
+
+def test_compose_temporal_and_its_ui_listen_on_loopback_only_and_the_ui_is_read_only() -> None:
+    svcs = services()
+    for name in ("temporal", "temporal-ui"):
+        ports = published(svcs[name])
+        assert ports and all(ip == "127.0.0.1" for ip, _, _ in ports), (name, ports)
+    assert env_of(svcs["temporal-ui"])["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"

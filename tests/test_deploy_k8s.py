@@ -10,15 +10,24 @@ import yaml
 
 from models.policy import load_policy
 from tests.deploy_docs import (
+    ACCESS_DOC,
     K8S,
+    K8S_TEMPORAL,
     POSTGRES_PLUGINS,
     SEARCH_ATTRIBUTES,
+    SITE_SECRETS,
+    TEMPORAL_CLIENTS,
+    Doc,
+    container_env,
     containers,
+    frontend_names,
     objects,
     one,
     pod_spec,
     rendered,
+    secret_file,
     setup_script_attributes,
+    workloads,
 )
 
 
@@ -31,6 +40,10 @@ def test_kustomize_renders_the_expected_objects() -> None:
     assert kinds["ConfigMap"] >= 1, kinds
     assert kinds["Job"] >= 1, kinds
     assert kinds["Service"] >= 1, kinds
+    assert kinds["NetworkPolicy"] >= 4, kinds
+    temporal_side = rendered(K8S_TEMPORAL)
+    assert {d["kind"] for d in temporal_side} == {"NetworkPolicy"}, temporal_side
+    assert {d["metadata"]["namespace"] for d in temporal_side} == {"temporal"}
     commands = {
         d["metadata"]["name"]: containers(d)[-1].get("args", [])
         for d in objects("Deployment") + objects("Job")
@@ -41,7 +54,12 @@ def test_kustomize_renders_the_expected_objects() -> None:
 
 def test_k8s_references_resolve() -> None:
     names = {(d["kind"], d["metadata"]["name"]) for d in rendered()}
-    for obj in objects("Deployment") + objects("Job"):
+    # The site's own Secrets are mounted, never rendered, and ACCESS.md says how to make them.
+    access = ACCESS_DOC.read_text(encoding="utf-8")
+    for secret in SITE_SECRETS:
+        assert ("Secret", secret) not in names, f"{secret} would overwrite the site's"
+        assert f"kubectl -n mediation create secret generic {secret} " in access, secret
+    for obj in workloads():
         spec = pod_spec(obj)
         for c in containers(obj):
             for src in c.get("envFrom", []):
@@ -53,7 +71,8 @@ def test_k8s_references_resolve() -> None:
             if "configMap" in volume:
                 assert ("ConfigMap", volume["configMap"]["name"]) in names, volume
             if "secret" in volume:
-                assert ("Secret", volume["secret"]["secretName"]) in names, volume
+                secret = volume["secret"]["secretName"]
+                assert ("Secret", secret) in names or secret in SITE_SECRETS, volume
     pod_labels = [d["spec"]["template"]["metadata"]["labels"] for d in objects("Deployment")]
 
     def selects(selector: dict[str, str]) -> bool:
@@ -162,4 +181,144 @@ def test_temporal_helm_values_run_on_postgresql_with_the_ui_codec_endpoint() -> 
     assert urlsplit(web_env["TEMPORAL_CODEC_ENDPOINT"]).path == "/codec"
 
 
-# --- settings cross-check -----------------------------------------------------------------
+# --- mutual TLS to Temporal ---------------------------------------------------------------
+
+
+def tls_problems(
+    spec: Doc, container: Doc, env: dict[str, str], names: dict[str, str | None]
+) -> list[str]:
+    """What is wrong with a Temporal client's certificate settings: each file variable must
+    name the right key of a mounted Secret, and the server name one of the frontend's."""
+    problems = []
+    for variable, key in names.items():
+        value = env.get(variable)
+        if not value:
+            problems.append(f"{variable} is not set")
+        elif key is None:
+            if value not in frontend_names():
+                problems.append(f"{variable}={value} is no name of the frontend certificate")
+        else:
+            found = secret_file(spec, container, value)
+            if found is None:
+                problems.append(f"{variable}={value} is in no mounted Secret")
+            elif found[1] != key:
+                problems.append(f"{variable}={value} is {found[1]} of {found[0]}, not {key}")
+    return problems
+
+
+def test_every_workload_that_reaches_temporal_holds_a_client_certificate() -> None:
+    """Issue 15: the frontend requires mutual TLS, so a pod with Temporal's address and no
+    certificate is a pod that cannot work, or one that a frontend without TLS would take."""
+    clients = set()
+    for obj in workloads():
+        for c in containers(obj):
+            env = container_env(c)
+            for address, names in TEMPORAL_CLIENTS.items():
+                if address not in env:
+                    continue
+                where = f"{obj['kind']} {obj['metadata']['name']}/{c['name']}"
+                clients.add(obj["metadata"]["name"])
+                assert env[address].split(":")[0] in frontend_names(), (where, env[address])
+                problems = tls_problems(pod_spec(obj), c, env, names)
+                assert not problems, f"{where}: {problems}"
+    assert clients == {"mediation-worker", "mediation-api", "mediation-temporal-setup"}, clients
+
+
+def test_the_tls_check_catches_a_missing_mount_and_a_wrong_key() -> None:
+    worker = one("Deployment", "mediation-worker")
+    (container,) = pod_spec(worker)["containers"]
+    env = container_env(container)
+    names = TEMPORAL_CLIENTS["MEDIATION_TEMPORAL_ADDRESS"]
+    assert not tls_problems(pod_spec(worker), container, env, names)
+    unmounted = {
+        **container,
+        "volumeMounts": [m for m in container["volumeMounts"] if m["name"] != "temporal-tls"],
+    }
+    assert len(tls_problems(pod_spec(worker), unmounted, env, names)) == 3
+    swapped = {**env, "MEDIATION_TEMPORAL_TLS_CERT": env["MEDIATION_TEMPORAL_TLS_KEY"]}
+    assert tls_problems(pod_spec(worker), container, swapped, names) == [
+        f"MEDIATION_TEMPORAL_TLS_CERT={env['MEDIATION_TEMPORAL_TLS_KEY']} is tls.key of "
+        "mediation-temporal-tls, not tls.crt"
+    ]
+    renamed = {**env, "MEDIATION_TEMPORAL_TLS_SERVER_NAME": "temporal.example.org"}
+    assert len(tls_problems(pod_spec(worker), container, renamed, names)) == 1
+
+
+def test_the_migration_job_gets_neither_temporal_nor_its_certificate() -> None:
+    job = one("Job", "mediation-migrate")
+    for c in containers(job):
+        env = container_env(c)
+        assert not {"MEDIATION_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS"} & set(env), env
+    secrets = {v["secret"]["secretName"] for v in pod_spec(job).get("volumes", []) if "secret" in v}
+    assert not secrets & SITE_SECRETS, secrets
+
+
+def helm_values() -> Doc:
+    values: Doc = yaml.safe_load((K8S / "temporal-values.yaml").read_text(encoding="utf-8"))
+    return values
+
+
+def mounted(component: Doc, path: str) -> tuple[str, str] | None:
+    """(Secret, key) of a file of a chart component, through its additional volumes."""
+    return secret_file(
+        {"volumes": component.get("additionalVolumes", [])},
+        {"volumeMounts": component.get("additionalVolumeMounts", [])},
+        path,
+    )
+
+
+def test_temporal_frontend_requires_client_certificates_from_the_secret() -> None:
+    server = helm_values()["server"]
+    tls = server["config"]["tls"]
+    frontend = tls["frontend"]["server"]
+    assert frontend["requireClientAuth"] is True
+    assert mounted(server, frontend["certFile"]) == ("temporal-frontend-tls", "tls.crt")
+    assert mounted(server, frontend["keyFile"]) == ("temporal-frontend-tls", "tls.key")
+    assert [mounted(server, f) for f in frontend["clientCaFiles"]] == [
+        ("temporal-frontend-tls", "ca.crt")
+    ]
+    # The server's own system worker is a client of the frontend like any other.
+    system = tls["systemWorker"]
+    assert mounted(server, system["certFile"]) == ("temporal-client-tls", "tls.crt")
+    assert mounted(server, system["keyFile"]) == ("temporal-client-tls", "tls.key")
+    assert [mounted(server, f) for f in system["client"]["rootCaFiles"]] == [
+        ("temporal-client-tls", "ca.crt")
+    ]
+    assert system["client"]["serverName"] in frontend_names()
+
+
+def test_temporal_ui_and_admin_tools_connect_with_the_client_certificate() -> None:
+    values = helm_values()
+    ui_names = {  # the UI server's own variables (temporalio/ui, server/config/docker.yaml)
+        "TEMPORAL_TLS_CA": "ca.crt",
+        "TEMPORAL_TLS_CERT": "tls.crt",
+        "TEMPORAL_TLS_KEY": "tls.key",
+        "TEMPORAL_TLS_SERVER_NAME": None,
+    }
+    for part, names in (("web", ui_names), ("admintools", TEMPORAL_CLIENTS["TEMPORAL_ADDRESS"])):
+        component = values[part]
+        env = {e["name"]: str(e["value"]) for e in component["additionalEnv"]}
+        spec = {"volumes": component["additionalVolumes"]}
+        container = {"volumeMounts": component["additionalVolumeMounts"]}
+        assert not tls_problems(spec, container, env, names), (part, env)
+        secrets = {v["secret"]["secretName"] for v in component["additionalVolumes"]}
+        assert secrets == {"temporal-client-tls"}, (part, secrets)
+    web_env = {e["name"]: str(e["value"]) for e in values["web"]["additionalEnv"]}
+    assert web_env["TEMPORAL_TLS_ENABLE_HOST_VERIFICATION"] == "true"
+
+
+def test_temporal_ui_is_read_only_and_not_exposed() -> None:
+    web = helm_values()["web"]
+    env = {e["name"]: str(e["value"]) for e in web["additionalEnv"]}
+    assert env["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    assert web["ingress"]["enabled"] is False
+    assert web["service"]["type"] == "ClusterIP"
+    # The operator's browser reaches the UI and the codec through port-forwards to
+    # localhost, and the API allows that origin.
+    codec = urlsplit(env["TEMPORAL_CODEC_ENDPOINT"])
+    assert (codec.hostname, codec.path) == ("localhost", "/codec")
+    api = one("Deployment", "mediation-api")
+    origins = yaml.safe_load(
+        container_env(pod_spec(api)["containers"][0])["MEDIATION_TEMPORAL_UI_ORIGINS"]
+    )
+    assert "http://localhost:8080" in origins, origins

@@ -19,6 +19,7 @@ from models.tables import AuditLog, Case, CaseEvent, Mediator
 from store.principals import create_principal
 from tests.api_helpers import (
     agreement_json,
+    assignee,
     auth,
     command,
     in_mediation,
@@ -36,17 +37,19 @@ def text_of(body: bytes) -> str:
 
 
 async def agreed_case(
-    http: httpx.AsyncClient, tokens: dict[str, str], dispute_type: DisputeType, mediator: str
+    http: httpx.AsyncClient, tokens: dict[str, str], dispute_type: DisputeType
 ) -> dict[str, Any]:
-    """A case of `dispute_type` taken in, accepted and agreed in writing; the case."""
+    """A case of `dispute_type` taken in, accepted and agreed in writing by the mediator it
+    was routed to; the case."""
     r = await post_case(http, tokens["officer"], intake_json(dispute_type))
     case: dict[str, Any] = r.json()
+    mediator = assignee(tokens, case)
     accept = {"mediator_id": case["assignment"]["mediator_id"]}
-    r = await command(http, tokens[mediator], case["case_id"], "accept", accept)
+    r = await command(http, mediator, case["case_id"], "accept", accept)
     assert r.status_code == 200, r.text
     due = (datetime.now(UTC) + timedelta(days=20)).date().isoformat()
     r = await command(
-        http, tokens[mediator], case["case_id"], "agreement", agreement_json(performance_due=due)
+        http, mediator, case["case_id"], "agreement", agreement_json(performance_due=due)
     )
     assert r.status_code == 200, r.text
     return case
@@ -55,7 +58,7 @@ async def agreed_case(
 async def test_a_written_agreement_states_what_the_law_asks(
     http: httpx.AsyncClient, tokens: dict[str, str], engine: Engine
 ) -> None:
-    case = await agreed_case(http, tokens, DisputeType.family, "mediator_qijian")
+    case = await agreed_case(http, tokens, DisputeType.family)
     cid = case["case_id"]
     r = await http.get(DOCS.format(cid), headers=auth(tokens["officer"]))
     assert [d["kind"] for d in r.json()] == ["registration", "agreement", "case_file"]
@@ -114,7 +117,7 @@ async def test_a_written_agreement_states_what_the_law_asks(
 async def test_the_labor_agreement_names_the_union_committee_and_the_limitation(
     http: httpx.AsyncClient, tokens: dict[str, str]
 ) -> None:
-    case = await agreed_case(http, tokens, DisputeType.labor, "mediator_union")
+    case = await agreed_case(http, tokens, DisputeType.labor)
     r = await http.get(
         DOCS.format(case["case_id"]) + "/agreement", headers=auth(tokens["supervisor"])
     )
@@ -130,9 +133,9 @@ async def test_the_labor_agreement_names_the_union_committee_and_the_limitation(
 async def test_registration_follow_up_termination_and_the_case_file(
     http: httpx.AsyncClient, tokens: dict[str, str]
 ) -> None:
-    officer, mediator = tokens["officer"], tokens["mediator_qijian"]
-    case = await agreed_case(http, tokens, DisputeType.family, "mediator_qijian")
-    cid = case["case_id"]
+    officer = tokens["officer"]
+    case = await agreed_case(http, tokens, DisputeType.family)
+    cid, mediator = case["case_id"], assignee(tokens, case)
     visit = {"result": "performed", "notes": "补偿款已到账", "visited_at": now_iso()}
     assert (await command(http, mediator, cid, "follow-ups", visit)).status_code == 200
     kinds = [d["kind"] for d in (await http.get(DOCS.format(cid), headers=auth(officer))).json()]
@@ -160,7 +163,8 @@ async def test_registration_follow_up_termination_and_the_case_file(
     )
 
     # Terminated: the notice names the other routes.
-    other = {"case_id": await in_mediation(http, tokens)}
+    other_id, mediator = await in_mediation(http, tokens)
+    other = {"case_id": other_id}
     r = await command(http, mediator, other["case_id"], "terminate", {"reason": "一方不愿继续调解"})
     assert r.status_code == 200 and r.json()["status"] == "closed"
     r = await http.get(DOCS.format(other["case_id"]) + "/termination_notice", headers=auth(officer))
@@ -168,7 +172,8 @@ async def test_registration_follow_up_termination_and_the_case_file(
     assert "终止调解告知书" in text and "调解终止" in text and "向人民法院提起诉讼" in text
 
     # An oral agreement is recorded as such.
-    oral = {"case_id": await in_mediation(http, tokens)}
+    oral_id, mediator = await in_mediation(http, tokens)
+    oral = {"case_id": oral_id}
     r = await command(http, mediator, oral["case_id"], "agreement", agreement_json(written=False))
     assert r.status_code == 200, r.text
     r = await http.get(DOCS.format(oral["case_id"]) + "/oral_agreement", headers=auth(officer))

@@ -17,14 +17,16 @@ from temporalio.client import Client
 
 from cases.history import export_json, summarise
 from core.crypto import Keyring, KeyringError
+from core.envelope import DataKeys
 from core.temporal import data_converter
 from models.case import PartyIn, StepRecord
 from models.commands import Action, ReasonBody
 from models.enums import CaseStatus, PartyRole
 from models.policy import Policy
-from models.tables import Party
+from models.tables import Case, CaseEvent, Party
+from store.sealing import opened_parties
 from store.steps import CaseStore
-from tests.conftest import TEST_KEYRING, TEST_KEYS, repo_root
+from tests.conftest import TEST_DATA_KEYS, TEST_KEYS, repo_root
 from tests.helpers import (
     APPLICANT,
     RESPONDENT,
@@ -170,86 +172,93 @@ async def test_an_activity_failing_with_personal_data_leaves_none_in_history_or_
     assert not leaks, leaks  # ...masked
 
 
-async def test_key_rotation_old_cases_finish_and_old_keys_stay_needed(
+async def test_rotating_the_keyring_rewraps_data_keys_and_never_touches_data(
     client: Client,
     engine: Engine,
     fast_policy: Policy,
     activity_executor: ThreadPoolExecutor,
 ) -> None:
     k1, k2 = (Keyring.generate_line(k) for k in ("k1", "k2"))
+    test1 = TEST_KEYS.strip().splitlines()[-1]  # this module's other cases' keys
     rings = {
-        "k1": Keyring.parse(k1),
-        "k2,k1": Keyring.parse(f"{k2},{k1}"),
-        "k2": Keyring.parse(k2),
+        "k1": f"{k1},{test1}",
+        "k2,k1": f"{k2},{k1},{test1}",
+        "k2": f"{k2},{test1}",
     }
 
-    def client_with(ring: str) -> Client:
+    def keys(ring: str) -> DataKeys:
+        return DataKeys(Keyring.parse(rings[ring]), engine)
+
+    def client_with(data_keys: DataKeys) -> Client:
         return Client(
             client.service_client,
             namespace=client.namespace,
-            data_converter=data_converter(rings[ring]),
+            data_converter=data_converter(data_keys),
         )
 
     queue = f"rotation-{uuid.uuid4().hex[:10]}"
-    old = client_with("k1")
-    async with build_worker(old, engine, rings["k1"], queue, activity_executor):
+    old_keys = keys("k1")
+    old = client_with(old_keys)
+    async with build_worker(old, engine, old_keys, queue, activity_executor):
         h = await open_case(old, queue, intake(), fast_policy)
         await eventually(h, lambda s: s.status is CaseStatus.awaiting_acceptance)
+    cid = case_id(h)
+    with Session(engine) as s:
+        sealed_before = s.exec(select(Party.phone).where(Party.case_id == cid)).all()
 
-    new = client_with("k2,k1")
-    async with build_worker(new, engine, rings["k2,k1"], queue, activity_executor):
+    # The ring gains k2: the case goes on (its data key is still wrapped with k1)...
+    both = keys("k2,k1")
+    new = client_with(both)
+    async with build_worker(new, engine, both, queue, activity_executor):
         h = new.get_workflow_handle(h.id)
         await accept_assigned(h)
         await act(h, Action.terminate, ReasonBody(reason="轮换后终止"))
-        closed = await eventually(h, lambda s: s.status is CaseStatus.closed)
-        assert closed.outcome is not None
+        await eventually(h, lambda s: s.status is CaseStatus.closed)
 
-    plain = Client(client.service_client, namespace=client.namespace)
-    raw = export_json(await plain.get_workflow_handle(h.id).fetch_history())
-    key_ids = {
-        base64.b64decode(p["metadata"]["encryption-key-id"]).decode()
-        for p in payloads(json.loads(raw))
-    }
-    assert key_ids == {"k1", "k2"}  # written under both; read with the ring {k2, k1}
-
-    with pytest.raises(Exception, match="'k1', which is not in the keyring"):
-        only_k2 = client_with("k2")
+    # ...and k1 cannot leave before `mediation rewrap`:
+    with pytest.raises(KeyringError, match="'k1', which is not in the keyring"):
         await summarise(
-            await only_k2.get_workflow_handle(h.id).fetch_history(), only_k2.data_converter
+            await client_with(keys("k2")).get_workflow_handle(h.id).fetch_history(),
+            client_with(keys("k2")).data_converter,
         )
+    assert both.rewrap() >= 1
+    assert both.rewrap() == 0  # idempotent
 
-    # The store's sealed phone numbers follow the same ring.
+    # Now without k1: the history and the store open, and no sealed value changed.
+    only_k2 = keys("k2")
+    story = await summarise(
+        await client_with(only_k2).get_workflow_handle(h.id).fetch_history(),
+        client_with(only_k2).data_converter,
+    )
+    assert story
     with Session(engine) as s:
-        sealed = s.exec(select(Party.phone).where(Party.case_id == case_id(h))).first()
-    assert sealed is not None and sealed.startswith("enc:k1:")
-    assert rings["k2,k1"].open(sealed) == APPLICANT.phone
-    with pytest.raises(KeyringError, match="not in the keyring"):
-        rings["k2"].open(sealed)
-    # `mediation reseal` moves the store to k2, after which k1 can leave the ring. (This
-    # module's store also holds the suite's test1 rows, hence test1 in this ring.)
-    ring = Keyring.parse(f"{k2},{k1},{TEST_KEYS.strip().splitlines()[-1]}")
-    assert CaseStore(engine, ring).reseal_parties() >= 2
-    assert CaseStore(engine, ring).reseal_parties() == 0
-    with Session(engine) as s:
-        resealed = s.exec(select(Party.phone).where(Party.case_id == case_id(h))).first()
-    assert resealed is not None and resealed.startswith("enc:k2:")
-    assert rings["k2"].open(resealed) == APPLICANT.phone
+        assert s.exec(select(Party.phone).where(Party.case_id == cid)).all() == sealed_before
+        opened = [(p.name, p.phone) for p in opened_parties(s, only_k2, cid)]
+    assert opened == [(p.name, p.phone) for p in (APPLICANT, RESPONDENT)]
 
 
-async def test_store_holds_phone_and_id_numbers_sealed(
+async def test_store_holds_personal_fields_sealed(
     client: Client, task_queue: str, engine: Engine, fast_policy: Policy
 ) -> None:
     h = await open_case(client, task_queue, intake(), fast_policy)
-    await eventually(h, lambda s: s.status is CaseStatus.awaiting_acceptance)
-    await h.terminate("test over")
+    await accept_assigned(h)
+    await act(h, Action.terminate, ReasonBody(reason=f"{APPLICANT.name}不愿再调"))
+    await eventually(h, lambda s: s.status is CaseStatus.closed)
+    cid = case_id(h)
     with Session(engine) as s:
-        rows = s.exec(select(Party).where(Party.case_id == case_id(h))).all()
-    assert [(r.name, TEST_KEYRING.open(r.phone), TEST_KEYRING.open(r.id_number)) for r in rows] == [
-        (p.name, p.phone, p.id_number) for p in (APPLICANT, RESPONDENT)
-    ]
+        rows = s.exec(select(Party).where(Party.case_id == cid)).all()
+        case = s.get(Case, cid)
+        events = s.exec(select(CaseEvent).where(CaseEvent.case_id == cid)).all()
+        opened = [(p.name, p.phone, p.id_number) for p in opened_parties(s, TEST_DATA_KEYS, cid)]
+    assert opened == [(p.name, p.phone, p.id_number) for p in (APPLICANT, RESPONDENT)]
     for row in rows:
-        assert row.phone.startswith("enc:test1:") and row.phone != APPLICANT.phone
-        assert row.id_number is not None and row.id_number.startswith("enc:test1:")
+        for value in (row.name, row.phone, row.id_number):
+            assert value is not None and value.startswith("sealed:")
+    assert case is not None and case.summary.startswith("sealed:")
+    reasons = [e.detail["reason"] for e in events if "reason" in e.detail]
+    assert reasons and all(r.startswith("sealed:") for r in reasons)
+    raw = json.dumps([r.model_dump(mode="json") for r in [*rows, *events]], ensure_ascii=False)
+    assert APPLICANT.name not in raw and APPLICANT.phone not in raw
 
 
 async def test_commands_are_encrypted_too(

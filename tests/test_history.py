@@ -20,7 +20,7 @@ from models.enums import CaseStatus, DisputeType
 from models.policy import Policy
 from ops.devserver import temporal_binary
 from tests.api_helpers import auth, resolve_case
-from tests.conftest import TEST_KEYS
+from tests.conftest import TEST_DATA_KEYS, TEST_KEYS
 from tests.helpers import (
     accept_assigned,
     act,
@@ -68,7 +68,7 @@ async def test_closed_case_history_tells_every_step_with_time_and_actor(
     client: Client,
     db_url: str,
 ) -> None:
-    cid = await resolve_case(http, tokens["officer"], tokens["mediator_qijian"])
+    cid = await resolve_case(http, tokens)
     r = await http.get(f"/api/v1/cases/{cid}/history", headers=auth(tokens["supervisor"]))
     assert r.status_code == 200, r.text
     entries = r.json()["entries"]
@@ -130,7 +130,7 @@ async def test_history_from_the_real_temporal_cli_replays(
     shown = await temporal_cli(client, "workflow", "show", "--workflow-id", h.id)
     history = WorkflowHistory.from_json(h.id, shown)
     assert len(history.events) > 10
-    assert await replay_failures(WORKFLOWS, [history]) == []
+    assert await replay_failures(WORKFLOWS, [history], TEST_DATA_KEYS) == []  # this store's keys
     # `mediation export-history` writes the same events.
     out = tmp_path / "h.json"
     await run(

@@ -27,8 +27,9 @@ from notify.texts import (
     render,
 )
 from store.roster import contact_for
+from store.sealing import seal_party
 from store.seed import DESK_CONTACTS, ORGS, contacts, seed
-from tests.conftest import TEST_KEYRING
+from tests.conftest import TEST_DATA_KEYS
 from tests.helpers import APPLICANT, RESPONDENT
 
 K = NotificationKind
@@ -142,17 +143,10 @@ def labor_case(engine: Engine, notices: list[tuple[NotificationKind, str]]) -> s
             )
         )
         s.flush()
+        seal = TEST_DATA_KEYS.sealer(cid, s, create=True)
         for position, party in enumerate((APPLICANT, RESPONDENT)):
-            s.add(
-                Party(
-                    case_id=cid,
-                    position=position,
-                    role=party.role.value,
-                    name=party.name,
-                    phone=TEST_KEYRING.seal(party.phone) or "",
-                    id_number=TEST_KEYRING.seal(party.id_number),
-                )
-            )
+            fields = party.model_dump(mode="json", include={"role", "name", "phone", "id_number"})
+            s.add(Party(case_id=cid, position=position, **seal_party(seal, position, fields)))
         for seq, (kind, audience) in enumerate(notices, start=1):
             s.add(
                 Notification(
@@ -176,7 +170,7 @@ def rows(engine: Engine, cid: str) -> list[Notification]:
 
 async def deliver(engine: Engine, cid: str) -> list[dict[str, Any]]:
     recorder = Recorder()
-    await Dispatcher(engine, TEST_KEYRING, recorder, batch=500).run_once()
+    await Dispatcher(engine, TEST_DATA_KEYS, recorder, batch=500).run_once()
     return [m for m in recorder.sent if m["case_id"] == cid]
 
 
@@ -192,6 +186,7 @@ async def test_each_party_hears_alone_and_every_kind_reaches_someone(engine: Eng
         (K.termination_routes, "parties"),
         (K.follow_up_due, "mediator:union-labor-m1"),
         (K.follow_up_overdue, "supervisors"),
+        (K.performance_urge, "parties"),
         (K.closure, "parties"),
     ]
     assert {k for k, _ in notices} == set(NotificationKind)
@@ -200,7 +195,7 @@ async def test_each_party_hears_alone_and_every_kind_reaches_someone(engine: Eng
     assert all(n.sent_at is not None and n.dead_at is None for n in rows(engine, cid))
 
     to_parties = [m for m in sent if m["audience"] == "parties"]
-    assert len(to_parties) == 2 * 3  # one message per party, for each of three notices
+    assert len(to_parties) == 2 * 4  # one message per party, for each of four notices
     for m in to_parties:
         own = APPLICANT if m["recipient"]["role"] == "applicant" else RESPONDENT
         other = RESPONDENT if own is APPLICANT else APPLICANT
@@ -217,7 +212,7 @@ async def test_each_party_hears_alone_and_every_kind_reaches_someone(engine: Eng
 
     seeded = {audience: phone for audience, _, phone in contacts()}
     others = [m for m in sent if m["audience"] != "parties"]
-    assert len(others) == len(notices) - 3
+    assert len(others) == len(notices) - 4
     for m in others:
         assert m["recipient"]["phone"] == seeded[m["audience"]], m["audience"]
         assert m["recipient"]["contact"] == m["audience"]

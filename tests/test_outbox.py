@@ -29,7 +29,7 @@ from models.tables import Notification, Party
 from notify.outbox import Dispatcher
 from notify.senders import WebhookSender
 from notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from tests.conftest import TEST_KEYRING, served
+from tests.conftest import TEST_DATA_KEYS, served
 from tests.helpers import (
     APPLICANT,
     RESPONDENT,
@@ -100,7 +100,7 @@ def dispatcher(engine: Engine, g: Gateway, **kw: Any) -> Dispatcher:
     timeout = kw.pop("timeout", 10)
     return Dispatcher(
         engine,
-        TEST_KEYRING,
+        TEST_DATA_KEYS,
         WebhookSender(g.url, SECRET, timeout=timeout),
         retry_after=lambda _: timedelta(0),
         **kw,

@@ -12,7 +12,7 @@ from models.case import CaseState, NotificationDraft, Step, StepRecord
 from models.enums import CaseStatus, NotificationKind
 from models.policy import Policy
 from store.steps import CaseStore
-from tests.conftest import TEST_KEYRING
+from tests.conftest import TEST_DATA_KEYS
 from tests.helpers import case_row, events, intake, notifications
 
 
@@ -36,7 +36,7 @@ def _record(case, step: Step, seq: int, status: CaseStatus, **kw) -> StepRecord:
 
 
 def test_replayed_steps_write_once_and_never_regress(engine: Engine) -> None:
-    store = CaseStore(engine, TEST_KEYRING)
+    store = CaseStore(engine, TEST_DATA_KEYS)
     case = new_case_input(intake(), Policy())
     first = _record(case, Step.intake, 1, CaseStatus.registered, intake=case)
     alert = _record(

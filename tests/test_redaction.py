@@ -40,6 +40,9 @@ def test_redact_masks_phones_id_numbers_and_known_names() -> None:
     # Ids, timestamps and counts are left alone.
     keep = "case-7c1ae966 seq 12 at 1732700000000 run 0192f1c2-3b4d attempt 3 amount 12000.50"
     assert redact(keep) == keep
+    # A public report's lookup code, as the access log writes the URL.
+    url = '"GET /api/v1/reports/RP20261130-1a2b?code=Xy7_kLm9pQ2r HTTP/1.1" 404'
+    assert redact(url) == f'"GET /api/v1/reports/RP20261130-1a2b?code={MASK} HTTP/1.1" 404'
 
 
 def test_every_logger_goes_through_the_mask(capfd: pytest.CaptureFixture[str]) -> None:

@@ -4,15 +4,22 @@ converter; otherwise a change would break the cases already running."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import AsyncIterator
+from functools import cache
 
+from sqlmodel import Session, SQLModel
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from core.db import make_engine
+from core.envelope import DataKeys
 from core.temporal import data_converter
 from models.case import CaseInput, CaseState, Step
-from tests.conftest import TEST_KEYRING, repo_root
+from models.tables import DataKey, utcnow
+from tests.conftest import HISTORY_KEYS, TEST_KEYRING, repo_root
 from worker import WORKFLOWS
 from workflows.case import MediationCaseWorkflow
 
@@ -26,12 +33,33 @@ def committed_histories() -> list[WorkflowHistory]:
     ]
 
 
-async def replay_failures(workflows: list[type], histories: list[WorkflowHistory]) -> list[str]:
+@cache
+def history_data_keys() -> DataKeys:
+    """The committed sets' data keys (tests/conftest.py HISTORY_KEYS) in a store of their
+    own: histories recorded since each case has a key of its own open with them; older ones
+    were sealed with the keyring itself."""
+    engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='history-keys-')}/keys.db")
+    SQLModel.metadata.create_all(engine, tables=[DataKey.__table__])  # type: ignore[list-item]
+    with Session(engine) as s:
+        for path in sorted(HISTORIES.glob(f"*/{HISTORY_KEYS}")):
+            for line in path.read_text("utf-8").splitlines():
+                subject, wrapped = json.loads(line)
+                s.merge(DataKey(subject=subject, wrapped=wrapped, created_at=utcnow()))
+        s.commit()
+    return DataKeys(TEST_KEYRING, engine)
+
+
+async def replay_failures(
+    workflows: list[type], histories: list[WorkflowHistory], keys: DataKeys | None = None
+) -> list[str]:
+    """`keys`: where the cases' data keys are (default: the committed sets')."""
+
     async def each() -> AsyncIterator[WorkflowHistory]:
         for h in histories:
             yield h
 
-    replayer = Replayer(workflows=workflows, data_converter=data_converter(TEST_KEYRING))
+    converter = data_converter(keys or history_data_keys())
+    replayer = Replayer(workflows=workflows, data_converter=converter)
     results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
     return [f"{wid}: {err}" for wid, err in results.replay_failures.items()]
 

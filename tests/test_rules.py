@@ -15,6 +15,8 @@ from models.commands import (
     ExtendInput,
     JudicialConfirmationInput,
     ReasonBody,
+    RejectBody,
+    RejectInput,
     RiskInput,
     SessionBody,
     SessionInput,
@@ -26,6 +28,7 @@ from models.enums import (
     DisputeType,
     FollowUpResult,
     Outcome,
+    RejectionGround,
     RiskFlag,
     RiskLevel,
     Role,
@@ -73,7 +76,16 @@ def intake(**changes: object) -> IntakeRequest:
 def test_a_closed_case_allows_nothing_and_an_open_one_offers_its_status_actions() -> None:
     assert rules.allowed_actions(case(CaseStatus.closed), POLICY, NOW) == []
     offered = rules.allowed_actions(case(CaseStatus.in_mediation), POLICY, NOW)
-    assert offered == ["sessions", "agreement", "extend", "terminate", "refuse", "withdraw", "risk"]
+    assert offered == [
+        "sessions",
+        "agreement",
+        "extend",
+        "terminate",
+        "refuse",
+        "withdraw",
+        "risk",
+        "reject",  # R2: a ground may come to light after acceptance
+    ]
 
 
 def test_an_open_red_alert_holds_mediation_until_acknowledged() -> None:
@@ -257,3 +269,103 @@ def test_a_bounded_step_gets_the_attempts_its_backoff_fits_in_the_bound() -> Non
     assert retries_within(timedelta(seconds=3)).maximum_attempts == 3
     assert retries_within(timedelta(minutes=1)).maximum_attempts == 6
     assert retries_within(timedelta(minutes=1)).initial_interval == ACTIVITY_RETRY.initial_interval
+
+
+# --- R2, R8, R9, R11, R14 as the issue-16 gaps closed them ------------------------------------
+
+
+def test_a_collective_dispute_never_goes_below_yellow() -> None:
+    """R11's floor holds after intake too: a collective case cannot be set to green."""
+    collective = case(risk_level=RiskLevel.yellow, collective=True)
+    green = RiskInput(level=RiskLevel.green, reason="r", actor=BOSS)
+    red = RiskInput(level=RiskLevel.red, reason="r", actor=BOSS)
+    assert rules.why_not(collective, POLICY, Action.risk, NOW, green) == (
+        "a collective dispute is at least yellow risk (R11)"
+    )
+    assert rules.why_not(collective, POLICY, Action.risk, NOW, red) is None
+    assert rules.why_not(case(risk_level=RiskLevel.yellow), POLICY, Action.risk, NOW, green) is None
+    # Collective by the flag, the headcount or the screen's words.
+    assert rules.is_collective_case(intake(), POLICY, ["collective_language"])
+    assert rules.is_collective_case(intake(headcount=12), POLICY, [])
+    assert not rules.is_collective_case(intake(), POLICY, ["petition_threat"])
+
+
+def test_judicial_confirmation_after_closure_inside_the_window_and_only_jointly() -> None:
+    agreed = Agreement(
+        terms="t", performance_due=None, agreed_at=NOW, confirmable_after_closure=True
+    )
+    closed = case(CaseStatus.closed, agreement=agreed)
+    closed.deadlines.judicial_confirmation_until = NOW + timedelta(days=30)
+    joint = JudicialConfirmationInput(jointly_applied=True, actor=BOSS)
+    alone = JudicialConfirmationInput(jointly_applied=False, actor=BOSS)
+    assert rules.allowed_actions(closed, POLICY, NOW) == ["judicial-confirmation"]
+    assert rules.why_not(closed, POLICY, Action.judicial_confirmation, NOW, joint) is None
+    assert rules.why_not(closed, POLICY, Action.judicial_confirmation, NOW, alone) == (
+        "judicial confirmation needs the parties' joint application (R8)"
+    )
+    assert rules.allowed_actions(closed, POLICY, NOW + timedelta(days=31)) == []
+    # A case closed before its workflow waited for the window cannot take it any more.
+    old = closed.model_copy(
+        update={"agreement": agreed.model_copy(update={"confirmable_after_closure": False})}
+    )
+    assert rules.allowed_actions(old, POLICY, NOW) == []
+
+
+def test_an_on_site_settlement_is_the_first_sessions_and_resolves_on_site() -> None:
+    on_site = AgreementInput(
+        terms="t", signed_by_parties=True, written=False, on_site=True, actor=BOSS
+    )
+    why = rules.why_not(case(sessions_held=1), POLICY, Action.agreement, NOW, on_site)
+    assert why is None
+    for held in (0, 2):
+        why = rules.why_not(case(sessions_held=held), POLICY, Action.agreement, NOW, on_site)
+        assert why == "an on-site settlement is reached at the mediator's first session (R14)"
+    red_cadence = rules.first_follow_up_due(date(2026, 12, 1), NOW, POLICY, RiskLevel.red)
+    assert red_cadence == NOW + POLICY.follow_up_every_red
+    agreed = Agreement(terms="t", performance_due=None, agreed_at=NOW, on_site=True)
+    state = case(CaseStatus.follow_up, agreement=agreed)
+    done = rules.visit_outcome(state, FollowUpResult.performed, NOW, POLICY)
+    assert done.closing is not None and done.closing.outcome is Outcome.resolved_on_site
+
+
+@pytest.mark.parametrize("result", [FollowUpResult.unreachable, FollowUpResult.partially_performed])
+def test_unsettled_visits_are_bounded_then_referred(result: FollowUpResult) -> None:
+    """R9: a third visit in a row that cannot confirm performance refers the case on."""
+    state = case(CaseStatus.follow_up)
+    for n in range(1, POLICY.max_unsettled_visits):
+        out = rules.visit_outcome(state, result, NOW, POLICY)
+        assert out.closing is None and out.unsettled_visits == n and not out.escalated
+        state = state.model_copy(update={"unsettled_visits": n})
+    last = rules.visit_outcome(state, result, NOW, POLICY)
+    assert last.escalated and last.closing is not None
+    assert (last.closing.outcome, last.closing.routes) == (Outcome.referred_court, True)
+    # Cases from before the bound keep visiting (replay).
+    legacy = rules.visit_outcome(state, result, NOW, POLICY, bounded=False)
+    assert legacy.closing is None and legacy.next_due is not None
+
+
+def test_a_visit_closes_the_case_on_its_own_date() -> None:
+    agreed = Agreement(terms="t", performance_due=None, agreed_at=NOW)
+    state = case(CaseStatus.follow_up, agreement=agreed)
+    visited = NOW + timedelta(days=3)
+    typed_in = NOW + timedelta(days=5)
+    out = rules.visit_outcome(state, FollowUpResult.performed, typed_in, POLICY, visited)
+    assert out.closing is not None and out.closing.at == visited
+    # Never before the agreement, nor after now; a time without a zone is Beijing time.
+    assert rules.closing_date(state, NOW - timedelta(days=1), typed_in) == NOW
+    assert rules.closing_date(state, typed_in + timedelta(days=1), typed_in) == typed_in
+    naive = datetime(2026, 11, 30, 10, 0)
+    assert rules.closing_date(state, naive, typed_in) == datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+def test_reject_needs_a_ground_and_is_open_in_mediation_too() -> None:
+    body = RejectBody(ground=RejectionGround.criminal, reason="已涉嫌故意伤害")
+    inp = command_input(Action.reject, body, BOSS)
+    assert rules.why_not(case(CaseStatus.in_mediation), POLICY, Action.reject, NOW, inp) is None
+    assert "follow_up" in (
+        rules.why_not(case(CaseStatus.follow_up), POLICY, Action.reject, NOW, inp) or ""
+    )
+    with pytest.raises(ValueError, match="ground"):
+        RejectBody.model_validate({"reason": "无依据"})
+    # A rejection from before grounds (an older history) still decodes.
+    assert RejectInput.model_validate({"reason": "旧"}).ground is None

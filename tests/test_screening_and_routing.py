@@ -115,3 +115,35 @@ def test_routing_prefers_the_least_loaded_and_respects_capacity(engine: Engine) 
         with Session(engine) as s:
             s.execute(delete(Case).where(Case.id.in_(ids)))  # type: ignore[attr-defined]
             s.commit()
+
+
+def test_a_category_finds_its_specialty_and_nothing_else_takes_a_professional_body(
+    engine: Engine,
+) -> None:
+    routing = RoutingActivities(engine)
+    town = {"town": "龙市镇", "community": None}
+
+    def org(**kw: object) -> str | None:
+        pick = routing.route_case(_req(**kw))
+        return pick.assignment.org_id if pick.assignment else None
+
+    assert org(dispute_type=DisputeType.other, category="traffic", **town) == "pro-traffic"
+    assert org(dispute_type=DisputeType.neighbor, category="property") == "pro-property"
+    assert org(dispute_type=DisputeType.other, category="consumer", **town) == "pro-consumer"
+    # Labor stays with the union's committee (R5) whatever the category.
+    assert org(dispute_type=DisputeType.labor, category="medical", **town) == "union-labor"
+    # No category, or one no body declares: the town's committee, never the first
+    # professional body by id; and with the town's mediators all excluded, no route at all.
+    assert org(dispute_type=DisputeType.other, **town) == "town-longshi"
+    assert org(dispute_type=DisputeType.other, category="education", **town) == "town-longshi"
+    gone = ["town-longshi-m1", "town-longshi-m2"]
+    assert org(dispute_type=DisputeType.other, excluded_mediators=gone, **town) is None
+    # 石鼓坝社区's veterans' room comes after its five-elders studio.
+    shiguba = {
+        "town": "南津街街道",
+        "community": "石鼓坝社区",
+        "dispute_type": DisputeType.neighbor,
+    }
+    assert org(**shiguba) == "fe-nanjin-shiguba"
+    studio = ["fe-nanjin-shiguba-m1", "fe-nanjin-shiguba-m2"]
+    assert org(excluded_mediators=studio, **shiguba) == "vet-nanjin-shiguba"

@@ -1,9 +1,10 @@
 """MediationCaseWorkflow: one durable workflow per case, from intake to closure (DESIGN §3).
 
 Read top to bottom: the state, the main line and its phases (screening, routing, waiting
-for acceptance or a supervisor, mediation with its deadlines, follow-up, the judicial
-window, the red-risk watch), continue-as-new, then the plumbing; the commands (one Update
-with a typed input each) are in workflows/case_commands.py. What is a rule (a date, an
+for acceptance or a supervisor, mediation with its deadlines, follow-up, the red-risk
+watch), continue-as-new, then the plumbing; the commands (one Update with a typed input
+each) are in workflows/case_commands.py, the judicial-confirmation window, which can
+outlive the case's closure (R8), in workflows/judicial_window.py. What is a rule (a date, an
 outcome, whether a command is legal) lives in workflows/rules.py; this class carries the
 decisions out. Every transition is persisted by an activity of its own type
 (`persist_<step>`), under one lock, so steps are numbered in the order they happened and
@@ -23,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from models.case import (
         SYSTEM,
         Actor,
-        Agreement,
         Assignment,
         CarriedOver,
         CaseInput,
@@ -32,9 +32,10 @@ with workflow.unsafe.imports_passed_through():
         RouteDecision,
         Step,
     )
-    from models.enums import CaseStatus, NotificationKind, Outcome, RiskLevel
+    from models.enums import CaseStatus, NotificationKind, Outcome, RejectionGround, RiskLevel
     from workflows import rules, transitions
     from workflows.case_commands import CaseCommands
+    from workflows.judicial_window import JudicialWindow
     from workflows.rules import Closing
     from workflows.steps import (
         PARTIES,
@@ -51,10 +52,11 @@ with workflow.unsafe.imports_passed_through():
 # Cases started since this patch continue as new when Temporal suggests it (carrying their
 # state and clocks), and back off the re-escalation of an unacknowledged red alert.
 BOUNDED = "bounded-history-2026-11"
+YELLOW_FLOOR = "r11-yellow-floor-2026-11"
 
 
 @workflow.defn
-class MediationCaseWorkflow(CaseCommands):
+class MediationCaseWorkflow(JudicialWindow, CaseCommands):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         self.input = inp
@@ -87,6 +89,15 @@ class MediationCaseWorkflow(CaseCommands):
         if inp.carried is None:
             self.bounded = workflow.patched(BOUNDED)
             self.ledger.bounded = self.bounded
+        # R11's yellow floor at any time, not only at intake. The handlers re-check the
+        # rules as they replay, so a case started before the floor keeps the old rule: a
+        # `risk` to green its history accepted must replay as accepted.
+        self.yellow_floor = workflow.patched(YELLOW_FLOOR)
+        if self.yellow_floor:  # and for a run carried over from before the state kept it
+            self.state.collective = self.state.collective or rules.is_collective_case(
+                inp.intake, inp.policy, self.state.risk_reasons
+            )
+        if inp.carried is None:
             async with self.lock:
                 await self._register(inp)
                 self.registered = True
@@ -108,6 +119,7 @@ class MediationCaseWorkflow(CaseCommands):
                 )
             else:
                 await phase()
+        await self._await_window_after_closure()  # R8: the parties may still apply
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
 
@@ -119,7 +131,8 @@ class MediationCaseWorkflow(CaseCommands):
             return
         if inp.intake.court_or_police_accepted:
             reason = "already accepted by a court or the police (R2)"
-            await self._close(Closing(Outcome.not_accepted, reason, routes=True))
+            ground = RejectionGround.court_or_police_accepted
+            await self._close(Closing(Outcome.not_accepted, reason, routes=True, ground=ground))
         elif rules.is_collective(inp.intake, self.policy):
             await self._to_supervisor("collective dispute: centre joint mediation (R11)")
         else:
@@ -130,9 +143,17 @@ class MediationCaseWorkflow(CaseCommands):
         assessment = await run_activity("screen_risk", screening_input(self.input), RiskAssessment)
         if rules.is_collective(intake, self.policy) and assessment.level is RiskLevel.green:
             assessment = RiskAssessment(level=RiskLevel.yellow, reasons=["collective"])
+        if self.yellow_floor:
+            self.state.collective = rules.is_collective_case(
+                intake, self.policy, assessment.reasons
+            )
         self.state.risk_level = assessment.level
         self.state.risk_reasons = assessment.reasons
-        detail = {"level": assessment.level.value, "reasons": assessment.reasons}
+        # Which lexicon phrases the screen found (and found negated): never the summary's
+        # own words (activities/risk.py).
+        detail = assessment.model_dump(
+            mode="json", include={"level", "reasons", "matches", "negated"}
+        )
         await self.ledger.record(Step.risk_screening, detail=detail)
         if assessment.level is RiskLevel.red:
             await self._raise_risk_alert(SYSTEM, "screening")
@@ -251,26 +272,6 @@ class MediationCaseWorkflow(CaseCommands):
                 return
         await w.forever()
 
-    async def _close_judicial_window(self, agreement: Agreement) -> None:
-        """R8: the 30-day window is a timer, so the live state stops offering it on time."""
-        s = self.state
-        until = s.deadlines.judicial_confirmation_until
-        assert until is not None
-        w = watch(
-            self.lock,
-            lambda: s.agreement is not agreement,
-            lambda: s.deadlines.judicial_confirmation_until != until,
-            lambda: s.status is CaseStatus.closed,
-            self._time_to_continue,
-        )
-
-        async def close_window() -> None:
-            agreement.judicial_window_open = False
-            detail = {"confirmed": agreement.judicial_confirmed_at is not None}
-            await self.ledger.record(Step.judicial_window_closed, detail=detail)
-
-        await w.at(until, "judicial confirmation window", close_window)
-
     # --- red risk (R3) ----------------------------------------------------------------------
 
     async def _raise_risk_alert(self, actor: Actor, source: str) -> None:
@@ -365,9 +366,9 @@ class MediationCaseWorkflow(CaseCommands):
     def _resume_watchers(self) -> None:
         """A continued run restarts the watchers its case had running."""
         s = self.state
-        if s.status is CaseStatus.closed:
+        if s.status is CaseStatus.closed and not self._window_outlives_closure():
             return
-        if s.risk_alert_open:
+        if s.risk_alert_open and s.status is not CaseStatus.closed:
             self.risk_watch = asyncio.create_task(self._watch_risk_ack())
         if s.agreement is not None and s.agreement.judicial_window_open:
             if s.deadlines.judicial_confirmation_until is not None:
@@ -380,6 +381,8 @@ class MediationCaseWorkflow(CaseCommands):
         return view
 
     async def _close(self, closing: Closing, actor: Actor = SYSTEM) -> None:
-        detail = transitions.closed(self.state, closing, workflow.now())
+        now = workflow.now()
+        self._keep_window_past_closure(now)  # R8
+        detail = transitions.closed(self.state, closing, now)
         notify = closing_notices(closing.outcome, closing.routes)
         await self.ledger.record(Step.closure, actor, detail=detail, notify=notify)

@@ -22,12 +22,21 @@ with workflow.unsafe.imports_passed_through():
     from models import commands as cmd
     from models.case import SYSTEM, Actor, Agreement, Assignment, CaseState, Step
     from models.commands import ILLEGAL, Action
-    from models.enums import Outcome, RiskLevel
+    from models.enums import DisputeType, NotificationKind, Outcome, RiskLevel
     from models.policy import Policy
     from workflows import rules, transitions
     from workflows.rules import Closing
-    from workflows.steps import Ledger, resolve_assignment, validated
+    from workflows.steps import PARTIES, SUPERVISORS, Ledger, notice, resolve_assignment, validated
     from workflows.timers import Generation
+
+# Cases since these patches (each where its commands first differ):
+# R5: a reopened labor case gets a new 15-day notice date, and the notice again.
+REOPEN_LABOR_NOTICE = "reopen-labor-notice-2026-11"
+# R9: the first unperformed visit urges the parties (a notice); visits that do not confirm
+# performance are bounded (then referred, supervisors told); a visit's date closes the case.
+FOLLOW_UP_R9 = "follow-up-r9-2026-11"
+# R14: an agreement settled on the spot is first visited at the case's risk cadence.
+ON_SITE = "on-site-resolution-2026-11"
 
 
 @validated
@@ -99,7 +108,8 @@ class CaseCommands:
     @workflow.update
     async def agreement(self, inp: cmd.AgreementInput) -> CaseState:
         async with self._command(Action.agreement, inp):
-            detail = transitions.agreed(self.state, self.policy, workflow.now(), inp)
+            on_site = inp.on_site and workflow.patched(ON_SITE)
+            detail = transitions.agreed(self.state, self.policy, workflow.now(), inp, on_site)
             self.visits.bump()
             # The window's timer starts before the step's record, as it always has (replay).
             assert self.state.agreement is not None
@@ -113,9 +123,8 @@ class CaseCommands:
         async with self._command(Action.judicial_confirmation, inp):
             assert self.state.agreement is not None
             self.state.agreement.judicial_confirmed_at = workflow.now()
-            await self.ledger.record(
-                Step.judicial_confirmation, inp.actor, detail={"note": inp.note}
-            )
+            detail = {"note": inp.note, "jointly_applied": inp.jointly_applied}
+            await self.ledger.record(Step.judicial_confirmation, inp.actor, detail=detail)
         return self._view()
 
     @workflow.update
@@ -129,17 +138,28 @@ class CaseCommands:
     async def follow_ups(self, inp: cmd.FollowUpInput) -> CaseState:
         async with self._command(Action.follow_ups, inp):
             self.visits.bump()
-            detail, closing = transitions.visited(self.state, self.policy, workflow.now(), inp)
-            await self.ledger.record(Step.follow_up, inp.actor, detail=detail)
-            if closing is not None:
-                await self._close(closing, inp.actor)
+            bounded = workflow.patched(FOLLOW_UP_R9)
+            now = workflow.now()
+            detail, outcome = transitions.visited(self.state, self.policy, now, inp, bounded)
+            notify = []
+            if bounded and outcome.urged and outcome.closing is None:
+                notify.append(notice(NotificationKind.performance_urge, PARTIES))
+            if outcome.escalated:
+                why = {"unsettled_visits": outcome.unsettled_visits}
+                notify.append(notice(NotificationKind.supervisor_alert, SUPERVISORS, why))
+            await self.ledger.record(Step.follow_up, inp.actor, detail=detail, notify=notify)
+            if outcome.closing is not None:
+                await self._close(outcome.closing, inp.actor)
         return self._view()
 
     @workflow.update
     async def reopen(self, inp: cmd.ReopenInput) -> CaseState:
         async with self._command(Action.reopen, inp):
-            transitions.reopened(self.state, self.policy, workflow.now())
-            self.labor_notice_due = None
+            s = self.state
+            labor = s.dispute_type is DisputeType.labor and workflow.patched(REOPEN_LABOR_NOTICE)
+            transitions.reopened(s, self.policy, workflow.now(), labor_notice=labor)
+            # R5: the 15 days run again from the reopening, as does the notice they end in.
+            self.labor_notice_due = s.deadlines.mediation_due if labor else None
             await self.ledger.record(Step.reopened, inp.actor, detail={"reason": inp.reason})
         return self._view()
 
@@ -157,7 +177,10 @@ class CaseCommands:
 
     @workflow.update
     async def reject(self, inp: cmd.RejectInput) -> CaseState:
-        return await self._close_by(Action.reject, inp, Outcome.not_accepted, routes=True)
+        async with self._command(Action.reject, inp):
+            closing = Closing(Outcome.not_accepted, inp.reason, routes=True, ground=inp.ground)
+            await self._close(closing, inp.actor)
+        return self._view()
 
     @workflow.update
     async def risk(self, inp: cmd.RiskInput) -> CaseState:

@@ -18,12 +18,22 @@ from models.commands import (
     AgreementInput,
     CommandInput,
     ExtendInput,
+    JudicialConfirmationInput,
     ReopenInput,
     RiskInput,
 )
-from models.enums import CaseStatus, DisputeType, FollowUpResult, Outcome, RiskFlag, Role
+from models.enums import (
+    CaseStatus,
+    DisputeType,
+    FollowUpResult,
+    Outcome,
+    RejectionGround,
+    RiskFlag,
+    RiskLevel,
+    Role,
+)
 from models.policy import Policy
-from workflows.timing import end_of_day
+from workflows.timing import CENTRE_TZ, end_of_day
 
 BY_STATUS: dict[CaseStatus, frozenset[Action]] = {
     CaseStatus.registered: frozenset({Action.withdraw, Action.reject, Action.risk_ack}),
@@ -50,6 +60,7 @@ BY_STATUS: dict[CaseStatus, frozenset[Action]] = {
             Action.terminate,
             Action.refuse,
             Action.withdraw,
+            Action.reject,  # R2: a ground may come to light after acceptance
             Action.risk,
             Action.risk_ack,
         }
@@ -64,7 +75,8 @@ BY_STATUS: dict[CaseStatus, frozenset[Action]] = {
             Action.risk_ack,
         }
     ),
-    CaseStatus.closed: frozenset(),
+    # R8: the parties may apply within 30 days of the agreement, whatever the status.
+    CaseStatus.closed: frozenset({Action.judicial_confirmation}),
 }
 
 
@@ -90,6 +102,10 @@ def why_not(
             return "the mediation period has already been extended the most times allowed (R6)"
         case Action.judicial_confirmation:
             until = state.deadlines.judicial_confirmation_until
+            closed = state.status is CaseStatus.closed
+            if closed and not (state.agreement and state.agreement.confirmable_after_closure):
+                # Closed before its workflow waited for the window (JUDICIAL_AFTER_CLOSURE).
+                return f"'{action.value}' is not possible while the case is {state.status.value}"
             if state.agreement is None or until is None:
                 return "there is no agreement to confirm"
             if state.agreement.judicial_confirmed_at is not None:
@@ -139,8 +155,14 @@ def _why_not_input(state: CaseState, inp: CommandInput) -> str | None:
             return "both parties must consent (R6, R9)"
         case AgreementInput() if not inp.signed_by_parties:
             return "an agreement takes effect only when the parties have signed it (R7)"
+        case AgreementInput() if inp.on_site and state.sessions_held != 1:
+            return "an on-site settlement is reached at the mediator's first session (R14)"
+        case JudicialConfirmationInput() if not inp.jointly_applied:
+            return "judicial confirmation needs the parties' joint application (R8)"
         case RiskInput() if inp.level is state.risk_level:
             return f"the risk level is already {state.risk_level.value}"
+        case RiskInput() if state.collective and inp.level is RiskLevel.green:
+            return "a collective dispute is at least yellow risk (R11)"
     return None
 
 
@@ -157,6 +179,18 @@ def is_collective(intake: IntakeRequest, policy: Policy) -> bool:
         RiskFlag.collective in intake.risk_flags
         or (intake.headcount or 0) >= policy.collective_headcount
     )
+
+
+# The screen's reasons that make a dispute collective (activities/risk.py): the flag, the
+# headcount, the words; "collective" is the workflow's own yellow floor.
+COLLECTIVE_REASONS = frozenset(
+    {"flag:collective", "collective_headcount", "collective_language", "collective"}
+)
+
+
+def is_collective_case(intake: IntakeRequest, policy: Policy, reasons: list[str]) -> bool:
+    """R11's yellow floor holds for a dispute collective by flag, headcount or its words."""
+    return is_collective(intake, policy) or not COLLECTIVE_REASONS.isdisjoint(reasons)
 
 
 def routing_exhausted(state: CaseState, policy: Policy) -> bool:
@@ -179,6 +213,8 @@ class Closing:
     outcome: Outcome
     reason: str
     routes: bool  # whether the parties are told the other routes open to them
+    ground: RejectionGround | None = None  # R2: why it was not accepted
+    at: datetime | None = None  # R9: the visit's date, when a visit closes it (else now)
 
 
 def when_the_period_ends(dispute_type: DisputeType) -> Closing:
@@ -196,9 +232,15 @@ def when_the_period_ends(dispute_type: DisputeType) -> Closing:
 
 
 def first_follow_up_due(
-    performance_due: date | None, agreed_at: datetime, policy: Policy
+    performance_due: date | None,
+    agreed_at: datetime,
+    policy: Policy,
+    on_site_risk: RiskLevel | None = None,
 ) -> datetime:
-    """R9: when the agreed performance date has passed, or a week after the agreement."""
+    """R9: when the agreed performance date has passed, or a week after the agreement. R14:
+    a dispute settled on the spot is followed up at its risk cadence (R4)."""
+    if on_site_risk is not None:
+        return agreed_at + policy.follow_up_every(on_site_risk)
     if performance_due is not None:
         return end_of_day(performance_due)
     return agreed_at + policy.first_follow_up_after
@@ -212,25 +254,58 @@ class VisitOutcome:
     urged: bool
     closing: Closing | None
     next_due: datetime | None
+    unsettled_visits: int = 0
+    escalated: bool = False  # referred on after the policy's number of unsettled visits
 
 
 def visit_outcome(
-    state: CaseState, result: FollowUpResult, now: datetime, policy: Policy
+    state: CaseState,
+    result: FollowUpResult,
+    now: datetime,
+    policy: Policy,
+    visited_at: datetime | None = None,
+    *,
+    bounded: bool = True,
 ) -> VisitOutcome:
-    """Performed → resolved. Not performed once → urge and visit again at the risk cadence
-    (R4); twice → referred (arbitration for labor, the court otherwise)."""
+    """Performed → resolved (`resolved_on_site` when settled on the spot, R14). Not performed
+    once → urge the parties and visit again at the risk cadence (R4); twice → referred
+    (arbitration for labor, the court otherwise). Partly performed, or nobody to ask →
+    visit again at the cadence, until `max_unsettled_visits` visits in a row have not
+    confirmed performance: then referred as well, and the supervisors told. A case a visit
+    closes is closed on the visit's date.
+
+    `bounded`: False for visits recorded before FOLLOW_UP_R9 (workflows/case_commands.py),
+    which neither bounded the visits nor dated the closing by the visit."""
+    at = closing_date(state, visited_at, now) if bounded and visited_at else None
     if result is FollowUpResult.performed:
-        closing = Closing(Outcome.resolved, "performance confirmed (R9)", routes=False)
+        on_site = state.agreement is not None and state.agreement.on_site
+        outcome = Outcome.resolved_on_site if on_site else Outcome.resolved
+        closing = Closing(outcome, "performance confirmed (R9)", routes=False, at=at)
         return VisitOutcome(state.not_performed_count, False, closing, None)
     urged = result is FollowUpResult.not_performed
     count = state.not_performed_count + (1 if urged else 0)
+    unsettled = state.unsettled_visits + 1
+    referred = (
+        Outcome.referred_arbitration
+        if state.dispute_type is DisputeType.labor
+        else Outcome.referred_court
+    )
     if count >= 2:
-        outcome = (
-            Outcome.referred_arbitration
-            if state.dispute_type is DisputeType.labor
-            else Outcome.referred_court
-        )
-        return VisitOutcome(
-            count, urged, Closing(outcome, "agreement not performed (R9)", True), None
-        )
-    return VisitOutcome(count, urged, None, now + policy.follow_up_every(state.risk_level))
+        closing = Closing(referred, "agreement not performed (R9)", True, at=at)
+        return VisitOutcome(count, urged, closing, None, unsettled)
+    if bounded and unsettled >= policy.max_unsettled_visits:
+        reason = "performance not confirmed after repeated follow-up visits (R9)"
+        closing = Closing(referred, reason, True, at=at)
+        return VisitOutcome(count, urged, closing, None, unsettled, escalated=True)
+    next_due = now + policy.follow_up_every(state.risk_level)
+    return VisitOutcome(count, urged, None, next_due, unsettled)
+
+
+def closing_date(state: CaseState, visited_at: datetime, now: datetime) -> datetime:
+    """R9: the visit's date closes the case; never before the agreement was recorded (a
+    time typed to the minute) nor after now (a date typed wrong). A time without a zone is
+    the centre's, as the console sends it."""
+    if visited_at.tzinfo is None:
+        visited_at = visited_at.replace(tzinfo=CENTRE_TZ)
+    earliest = state.agreement.agreed_at if state.agreement is not None else visited_at
+    return min(max(visited_at, earliest), now)

@@ -160,6 +160,7 @@ def route_request(inp: CaseInput, state: CaseState) -> RouteRequest:
         risk_level=state.risk_level,
         risk_flags=intake.risk_flags,
         excluded_mediators=state.excluded_mediators,
+        category=intake.category,
     )
 
 

@@ -66,13 +66,21 @@ def session_held(s: CaseState, inp: cmd.SessionInput) -> dict[str, Any]:
     }
 
 
-def agreed(s: CaseState, policy: Policy, now: datetime, inp: cmd.AgreementInput) -> dict[str, Any]:
-    """R8's confirmation window and R9's first visit start with the agreement."""
-    s.agreement = Agreement(terms=inp.terms, performance_due=inp.performance_due, agreed_at=now)
+def agreed(
+    s: CaseState, policy: Policy, now: datetime, inp: cmd.AgreementInput, on_site: bool = False
+) -> dict[str, Any]:
+    """R8's confirmation window and R9's first visit start with the agreement; one settled
+    on the spot (R14, `on_site`) is first visited at the case's risk cadence."""
+    s.agreement = Agreement(
+        terms=inp.terms, performance_due=inp.performance_due, agreed_at=now, on_site=on_site
+    )
     s.status = CaseStatus.follow_up
+    s.unsettled_visits = 0
     s.deadlines.mediation_due = None
     s.deadlines.judicial_confirmation_until = now + policy.judicial_confirmation_window
-    s.deadlines.next_follow_up_due = rules.first_follow_up_due(inp.performance_due, now, policy)
+    s.deadlines.next_follow_up_due = rules.first_follow_up_due(
+        inp.performance_due, now, policy, s.risk_level if on_site else None
+    )
     # The timeline keeps what was agreed (R7's particulars: the documents read them there).
     return inp.model_dump(mode="json", exclude={"actor", "signed_by_parties"})
 
@@ -85,12 +93,14 @@ def extended(s: CaseState, policy: Policy, inp: cmd.ExtendInput) -> dict[str, An
 
 
 def visited(
-    s: CaseState, policy: Policy, now: datetime, inp: cmd.FollowUpInput
-) -> tuple[dict[str, Any], Closing | None]:
-    """R9: a recorded visit sets the next one, or says how the case closes."""
+    s: CaseState, policy: Policy, now: datetime, inp: cmd.FollowUpInput, bounded: bool = False
+) -> tuple[dict[str, Any], rules.VisitOutcome]:
+    """R9: a recorded visit sets the next one, or says how the case closes (`bounded`: as
+    rules.visit_outcome)."""
     s.overdue = False
-    outcome = rules.visit_outcome(s, inp.result, now, policy)
+    outcome = rules.visit_outcome(s, inp.result, now, policy, inp.visited_at, bounded=bounded)
     s.not_performed_count = outcome.not_performed_count
+    s.unsettled_visits = outcome.unsettled_visits
     detail: dict[str, Any] = {
         "result": inp.result.value,
         "visited_at": inp.visited_at.isoformat(),
@@ -98,14 +108,21 @@ def visited(
     }
     if outcome.urged:
         detail["urged"] = True
+    if outcome.escalated:
+        detail["unsettled_visits"] = outcome.unsettled_visits
     if outcome.next_due is not None:
         s.deadlines.next_follow_up_due = outcome.next_due
-    return detail, outcome.closing
+    return detail, outcome
 
 
-def reopened(s: CaseState, policy: Policy, now: datetime) -> None:
+def reopened(s: CaseState, policy: Policy, now: datetime, labor_notice: bool = False) -> None:
+    """Back to mediation with both parties' consent (R9): a new period (R5, R6); for labor,
+    with `labor_notice`, a new arbitration-rights notice when it lapses again (R5)."""
     s.status = CaseStatus.in_mediation
     s.overdue = False
+    s.unsettled_visits = 0
+    if labor_notice:
+        s.arbitration_notice_sent = False
     s.deadlines.next_follow_up_due = None
     s.deadlines.judicial_confirmation_until = None
     s.deadlines.mediation_due = now + rules.mediation_period(s.dispute_type, policy)
@@ -114,9 +131,12 @@ def reopened(s: CaseState, policy: Policy, now: datetime) -> None:
 def closed(s: CaseState, closing: Closing, now: datetime) -> dict[str, Any]:
     s.status = CaseStatus.closed
     s.outcome = closing.outcome
-    s.closed_at = now
+    s.closed_at = closing.at or now  # R9: a visit closes the case on the visit's date
     s.overdue = False
     s.deadlines.acceptance_due = None
     s.deadlines.mediation_due = None
     s.deadlines.next_follow_up_due = None
-    return {"reason": closing.reason, "outcome": closing.outcome.value}
+    detail = {"reason": closing.reason, "outcome": closing.outcome.value}
+    if closing.ground is not None:
+        detail["ground"] = closing.ground.value
+    return detail

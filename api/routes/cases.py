@@ -22,7 +22,8 @@ from api.problems import error_responses
 from api.schemas import CaseOut, CasePage, EventOut, NotificationOut
 from models.case import IntakeRequest
 from models.enums import CaseStatus, DisputeType, RiskLevel
-from models.tables import CaseEvent, Notification
+from models.tables import Notification
+from store.sealing import opened_events
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=error_responses(401, 403, 422))
 NOT_FOUND = error_responses(404)
@@ -92,13 +93,13 @@ async def get_case(case_id: str, rt: RuntimeDep, principal: PrincipalDep) -> Cas
 
 
 @router.get("/{case_id}/timeline", response_model=list[EventOut], responses=NOT_FOUND)
-def timeline(case_id: str, session: SessionDep, principal: PrincipalDep) -> list[EventOut]:
+def timeline(
+    case_id: str, session: SessionDep, principal: PrincipalDep, rt: RuntimeDep
+) -> list[EventOut]:
     require_role(principal, MAY_READ_CASES, "read cases")
     case = require_readable(principal, load_case(session, case_id))
     full = sees_personal_data(principal, case)
-    rows = session.exec(
-        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.seq))
-    ).all()  # type: ignore[arg-type]
+    rows = opened_events(session, rt.keys, case_id)
     return [
         EventOut.model_validate(r, from_attributes=True).model_copy(
             update={"detail": r.detail if full else mask_detail(r.detail)}

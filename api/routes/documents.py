@@ -9,15 +9,16 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from api.access import MAY_READ_CASES, require_readable, require_role
 from api.cases import load_case, parties_out
 from api.deps import Principal, PrincipalDep, RuntimeDep
 from api.problems import error_responses
 from cases.documents import KINDS, CaseFile
-from core.crypto import Keyring
-from models.tables import CaseEvent, Notification
+from core.envelope import DataKeys
+from models.tables import Notification
+from store.sealing import open_summary, opened_events
 
 router = APIRouter(prefix="/api/v1/cases", tags=["documents"])
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -31,15 +32,14 @@ class DocumentOut(BaseModel):
     href: str
 
 
-def case_file(session: Session, principal: Principal, case_id: str, keyring: Keyring) -> CaseFile:
+def case_file(session: Session, principal: Principal, case_id: str, keys: DataKeys) -> CaseFile:
     require_role(principal, MAY_READ_CASES, "read cases")
     case = require_readable(principal, load_case(session, case_id))
-    events = session.exec(
-        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.seq))
-    ).all()
+    events = opened_events(session, keys, case_id)
     kinds = set(session.exec(select(Notification.kind).where(Notification.case_id == case_id)))
-    parties = [p.model_dump() for p in parties_out(session, principal, case, keyring)]
-    return CaseFile(case, events, parties, kinds)
+    parties = [p.model_dump() for p in parties_out(session, principal, case, keys)]
+    summary = open_summary(keys.sealer(case_id, session), case)
+    return CaseFile(case.model_copy(update={"summary": summary}), events, parties, kinds)
 
 
 @router.get(
@@ -51,7 +51,7 @@ async def list_documents(
     case_id: str, rt: RuntimeDep, principal: PrincipalDep
 ) -> list[DocumentOut]:
     """The documents the case has now, in the order of its case file."""
-    docs = await rt.db(lambda s: case_file(s, principal, case_id, rt.keyring).documents())
+    docs = await rt.db(lambda s: case_file(s, principal, case_id, rt.keys).documents())
     return [
         DocumentOut(
             kind=d.kind,
@@ -76,7 +76,7 @@ async def download(
         raise HTTPException(404, "no such document kind")
 
     def render(s: Session) -> tuple[bytes, str]:
-        docs = case_file(s, principal, case_id, rt.keyring)
+        docs = case_file(s, principal, case_id, rt.keys)
         doc = docs.find(kind, n)
         if doc is None:
             raise HTTPException(404, "the case has no such document (yet)")

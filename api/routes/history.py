@@ -12,6 +12,7 @@ from api.cases import readable_case
 from api.deps import PrincipalDep, RuntimeDep
 from api.problems import error_responses
 from cases import history
+from core.envelope import Erased
 from models.enums import Role
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -27,7 +28,7 @@ class HistoryOut(BaseModel):
 @router.get(
     "/{case_id}/history",
     response_model=HistoryOut,
-    responses=error_responses(401, 403, 404, 422, 503),
+    responses=error_responses(401, 403, 404, 410, 422, 503),
 )
 async def case_history(
     case_id: str,
@@ -49,11 +50,16 @@ async def case_history(
             ) from None
         raise HTTPException(503, "the workflow service is not reachable; try again") from None
     converter = client.data_converter
-    return HistoryOut(
-        case_id=case.id,
-        workflow_id=case.workflow_id,
-        entries=await history.summarise_runs(runs, converter),
-        events=[e for h in runs for e in await history.decoded_events(h, converter)]
-        if raw
-        else None,
-    )
+    try:
+        return HistoryOut(
+            case_id=case.id,
+            workflow_id=case.workflow_id,
+            entries=await history.summarise_runs(runs, converter),
+            events=[e for h in runs for e in await history.decoded_events(h, converter)]
+            if raw
+            else None,
+        )
+    except Erased:
+        raise HTTPException(
+            410, "the case's personal data was erased: its history can no longer be read"
+        ) from None
