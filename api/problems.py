@@ -20,6 +20,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Content too large",
     422: "Invalid request",
     500: "Internal server error",

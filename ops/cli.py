@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -267,32 +267,46 @@ def erase(
     its data key is destroyed and its personal fields become tombstones."""
     import asyncio
 
+    from sqlmodel import Session
+
     from core.temporal import connect
-    from store.erasure import NotErasable, erase_case, workflow_finished
+    from models.tables import Case
+    from store.erasure import (
+        STILL_RUNNING,
+        NotErasable,
+        erase_case,
+        why_not_erasable,
+        workflow_finished,
+    )
 
     settings = _settings_and_logging()
     keys = _keys(settings)
-    case_id = _workflow_id(case).removeprefix("case-")
+    assert keys.engine is not None
+    workflow_id = _workflow_id(case)
+    case_id = workflow_id.removeprefix("case-")
+
+    def refuse(why: str) -> NoReturn:
+        typer.echo(f"not erased: {why}", err=True)
+        raise typer.Exit(1)
+
+    with Session(keys.engine) as s:
+        row = s.get(Case, case_id)
+    if row is None:
+        refuse("no such case")
+    if (why := why_not_erasable(row)) is not None:
+        refuse(why)
 
     async def finished() -> bool:
-        return await workflow_finished(await connect(settings, keys), _workflow_id(case))
+        return await workflow_finished(await connect(settings, keys), workflow_id)
 
-    if not asyncio.run(finished()):
-        typer.echo(
-            "the case's workflow still runs (a judicial-confirmation window is open)", err=True
-        )
-        raise typer.Exit(1)
+    if row.erased_at is None and not asyncio.run(finished()):
+        refuse(STILL_RUNNING)
     try:
-        done = erase_case(keys.engine, keys, case_id, reason, "cli", audit=True)  # type: ignore[arg-type]
-    except (LookupError, NotErasable) as exc:
-        typer.echo(
-            f"not erased: {'no such case' if isinstance(exc, LookupError) else exc}", err=True
-        )
-        raise typer.Exit(1) from None
-    typer.echo(
-        f"{'already erased' if done.already else 'erased'} at {done.erased_at:%Y-%m-%d %H:%M} UTC",
-        err=True,
-    )
+        done = erase_case(keys.engine, keys, case_id, reason, "cli", audit=True)
+    except NotErasable as exc:
+        refuse(str(exc))
+    when = f"{done.erased_at:%Y-%m-%d %H:%M} UTC"
+    typer.echo(f"{'already erased' if done.already else 'erased'} at {when}", err=True)
 
 
 @app.command()

@@ -42,6 +42,17 @@ class NotErasable(ValueError):
     """The case cannot be erased now (it is not closed, or its workflow still runs)."""
 
 
+NOT_CLOSED = "only a closed case can be erased"
+STILL_RUNNING = "the case's workflow still runs (a judicial-confirmation window is open)"
+
+
+def why_not_erasable(case: Case) -> str | None:
+    """What the store alone can tell: an erased case is erased again (idempotent)."""
+    if case.erased_at is None and case.status != CaseStatus.closed.value:
+        return NOT_CLOSED
+    return None
+
+
 @dataclass(frozen=True)
 class Erasure:
     case_id: str
@@ -79,8 +90,8 @@ def erase_case(
             raise LookupError(case_id)
         if case.erased_at is not None:
             return Erasure(case_id, case.erased_at, already=True)
-        if case.status != CaseStatus.closed.value:
-            raise NotErasable("only a closed case can be erased")
+        if (why := why_not_erasable(case)) is not None:
+            raise NotErasable(why)
         now = utcnow()
         _tombstone(s, case)
         keys.destroy(case_subject(case_id), s)

@@ -169,7 +169,7 @@ async def test_only_a_finished_closed_case_can_be_erased(
         json={"reason": "purpose_fulfilled"},
         headers=auth(tokens["supervisor"]),
     )
-    assert r.status_code == 409, r.text
+    assert r.status_code == 409 and r.json()["detail"] == "only a closed case can be erased"
     case = (await http.get(f"/api/v1/cases/{cid}", headers=auth(tokens["supervisor"]))).json()
     assert APPLICANT.name in {p["name"] for p in case["parties"]}
 

@@ -14,7 +14,13 @@ from api.cases import readable_case
 from api.deps import PrincipalDep, RuntimeDep
 from api.problems import error_responses
 from models.enums import ErasureBasis, Role
-from store.erasure import NotErasable, erase_case, workflow_finished
+from store.erasure import (
+    STILL_RUNNING,
+    NotErasable,
+    erase_case,
+    why_not_erasable,
+    workflow_finished,
+)
 
 router = APIRouter(prefix="/api/v1/cases", tags=["case actions"])
 MAY_ERASE = {Role.supervisor}
@@ -45,10 +51,10 @@ async def erase(
     otherwise); erasing again answers the first erasure."""
     require_role(principal, MAY_ERASE, "erase a case")
     case = await readable_case(rt, principal, case_id)
+    if (why := why_not_erasable(case)) is not None:
+        raise HTTPException(409, why)
     if case.erased_at is None and not await workflow_finished(rt.client, case.workflow_id):
-        raise HTTPException(
-            409, "the case's workflow still runs (a judicial-confirmation window is open)"
-        )
+        raise HTTPException(409, STILL_RUNNING)
     try:
         done = await asyncio.to_thread(
             erase_case, rt.engine, rt.keys, case_id, body.reason, principal.id
