@@ -3,8 +3,9 @@ case's data key (core/envelope.py; DESIGN §9). Every writer and reader of those
 through here, so the place a value is bound to (case, table, column, row) is named once.
 
 Personal: the parties' name, phone, ID number and address; the case's summary; the free
-text of each timeline step (who attended, what was said and agreed, why); the agreement's
-terms in the case's snapshot. Everything a list filters on or statistics count stays clear.
+text of each timeline step (who attended, what was said and agreed, why) and the phrases
+the risk screen matched; the agreement's terms in the case's snapshot. Everything a list
+filters on or statistics count stays clear.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from models.tables import Case, CaseEvent, Party
 
 PARTY_FIELDS = ("name", "phone", "id_number", "address")
 
-# What people wrote into a step: free text that can name the parties.
+# What people wrote into a step: free text that can name the parties; and the risk screen's
+# matches, which repeat the summary's own words (跳楼, 拿刀): its category codes stay clear.
 FREE_TEXT_DETAIL = frozenset(
     {
+        "matches",
+        "negated",
         "summary",
         "attendees",
         "terms",

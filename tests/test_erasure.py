@@ -129,6 +129,9 @@ async def test_an_erased_case_leaves_nothing_readable_and_still_counts(
     assert case["status"] == "closed" and case["outcome"] == "terminated"
     assert {p["name"] for p in case["parties"]} == {"[erased]"}
     timeline = (await http.get(f"/api/v1/cases/{cid}/timeline", headers=auth(sup))).json()
+    screening = next(e for e in timeline if e["kind"] == "risk_screening")
+    assert screening["detail"]["matches"] == "[erased]"  # the screen's phrases: summary words
+    assert screening["detail"]["reasons"] == []  # its category codes stay, for statistics
     assert timeline[-1]["kind"] == "erased"
     assert timeline[-1]["detail"] == {"basis": "data_subject_request"}
     api_text = json.dumps([case, timeline], ensure_ascii=False)
