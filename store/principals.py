@@ -46,11 +46,8 @@ class PrincipalRevoked(ValueError):
 
 
 def hash_token(token: str) -> str:
+    """The SHA-256 of a secret (a bearer token, a session id): all the store keeps of it."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def _new_token() -> str:
@@ -210,7 +207,7 @@ def open_session(s: Session, principal_id: str, purpose: SessionPurpose, ttl: ti
     opened = Opened(secrets.token_urlsafe(32), ends, secrets.token_urlsafe(32))
     s.add(
         ConsoleSession(
-            id_digest=_digest(opened.session_id),
+            id_digest=hash_token(opened.session_id),
             principal_id=principal_id,
             csrf=opened.csrf,
             created_at=now,
@@ -233,7 +230,7 @@ def session_holder(
         select(ConsoleSession, ApiPrincipal)
         .join(ApiPrincipal, col(ApiPrincipal.id) == ConsoleSession.principal_id)
         .where(
-            ConsoleSession.id_digest == _digest(session_id),
+            ConsoleSession.id_digest == hash_token(session_id),
             ConsoleSession.purpose == purpose,
             col(ConsoleSession.expires_at) > now,
             usable_now(now),
@@ -244,5 +241,5 @@ def session_holder(
 
 def close_session(s: Session, session_id: str | None) -> None:
     if session_id:
-        digest = col(ConsoleSession.id_digest) == _digest(session_id)
+        digest = col(ConsoleSession.id_digest) == hash_token(session_id)
         s.exec(delete(ConsoleSession).where(digest))  # type: ignore[call-overload]
