@@ -6,16 +6,18 @@ it can never drift from the cases themselves.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import Engine, func
 from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.db import session_scope
+from core.db import insert_ignore, session_scope
 from models.case import Assignment, ResolveAssignmentInput, RouteDecision, RouteRequest
 from models.commands import UNKNOWN_ASSIGNEE
 from models.enums import CaseStatus, DisputeType, OrgKind, RiskFlag, RiskLevel
-from models.tables import Case, Mediator, Organization
+from models.tables import Case, Mediator, Organization, RouteDecisionRow
 from store.roster import UnknownAssignee, resolve_assignment
 
 # (kind, scope): scope is community, town or district; `SPECIALTY` scope is the district's
@@ -107,21 +109,42 @@ class RoutingActivities:
 
     @activity.defn
     def route_case(self, req: RouteRequest) -> RouteDecision:
-        excluded = set(req.excluded_mediators)
+        """The case's next mediator, or none. Asked again for the same step (`at_seq`), it
+        answers as it did the first time: the first answer may be in the store already."""
         with session_scope(self.engine) as session:
-            for kind, scope in candidate_kinds(req):
-                for org in self._orgs(session, kind, scope, req):
-                    mediator = self._pick_mediator(session, org.id, excluded)
-                    if mediator is not None:
-                        return RouteDecision(
-                            assignment=Assignment(
-                                org_id=org.id,
-                                org_name=org.name,
-                                mediator_id=mediator.id,
-                                mediator_name=mediator.name,
-                            ),
-                            reason=f"{kind.value} ({scope})",
-                        )
+            if req.at_seq is None:  # from a case that knew no `at_seq` (before the baseline)
+                return self._decide(session, req)
+            key = (req.case_id, req.at_seq)
+            made = session.get(RouteDecisionRow, key)
+            if made is None:
+                decision = self._decide(session, req)
+                row = {
+                    "case_id": req.case_id,
+                    "seq": req.at_seq,
+                    "decision": decision.model_dump(mode="json"),
+                    "created_at": datetime.now(UTC),
+                }
+                if insert_ignore(session, RouteDecisionRow, row):
+                    return decision
+                made = session.get(RouteDecisionRow, key)  # a concurrent run's, committed
+                assert made is not None
+            return RouteDecision.model_validate(made.decision)
+
+    def _decide(self, session: object, req: RouteRequest) -> RouteDecision:
+        excluded = set(req.excluded_mediators)
+        for kind, scope in candidate_kinds(req):
+            for org in self._orgs(session, kind, scope, req):
+                mediator = self._pick_mediator(session, org.id, excluded)
+                if mediator is not None:
+                    return RouteDecision(
+                        assignment=Assignment(
+                            org_id=org.id,
+                            org_name=org.name,
+                            mediator_id=mediator.id,
+                            mediator_name=mediator.name,
+                        ),
+                        reason=f"{kind.value} ({scope})",
+                    )
         return RouteDecision(assignment=None, reason="no mediation body with a free mediator")
 
     @activity.defn

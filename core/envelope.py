@@ -36,10 +36,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
     ActivitySerializationContext,
-    EncodingPayloadConverter,
     PayloadCodec,
     SerializationContext,
     WithSerializationContext,
@@ -291,7 +289,7 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
     codec the workflow's id through the serialization context), or with the keyring for
     workflows that are not cases. Decoding needs no context: each payload names its
     subject. Payloads without the envelope decode to `binary/unsealed`, which the payload
-    converter refuses (`RefuseUnsealed`)."""
+    converter refuses (`RefuseUnsealed`, core/payloads.py)."""
 
     def __init__(self, keys: DataKeys, subject: str | None = None) -> None:
         self.keys, self.subject = keys, subject
@@ -338,25 +336,3 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
                 inner.ParseFromString(self.keys.keyring.decrypt(kid, p.data))
             out.append(inner)
         return out
-
-
-class RefuseUnsealed(EncodingPayloadConverter):
-    """The payload converter's answer to a payload that came in without our envelope."""
-
-    @property
-    def encoding(self) -> str:
-        return UNSEALED.decode()
-
-    def to_payload(self, value: Any) -> Payload | None:
-        return None  # never chosen to encode
-
-    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
-        raise SealError("refused: the payload was not sealed by the case codec")
-
-
-class SealedPayloadConverter(PydanticPayloadConverter):
-    """Pydantic payloads, plus the refusal of unsealed ones."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._set_converters(*self.converters.values(), RefuseUnsealed())

@@ -15,7 +15,8 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
-from core.envelope import DataKeys, EnvelopeCodec, SealedPayloadConverter
+from core.envelope import DataKeys, EnvelopeCodec
+from core.payloads import SealedPayloadConverter
 from core.settings import Settings
 
 

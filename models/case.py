@@ -349,6 +349,8 @@ class RouteRequest(Strict):
     risk_flags: list[RiskFlag]
     excluded_mediators: list[str] = Field(default_factory=list)
     category: str | None = None  # the intake's: a professional body's specialty
+    # The case's last step when it is routed: routing answers once per (case, at_seq).
+    at_seq: int | None = None
 
 
 class RouteDecision(Strict):

@@ -247,6 +247,19 @@ class ConsoleSession(SQLModel, table=True):
     )
 
 
+class RouteDecisionRow(SQLModel, table=True):
+    """Routing's answer, once per case and step (activities/routing.py): routing weighs the
+    mediators' current load, so run again (a local activity whose worker died before its
+    workflow task completed) it answers what it answered the first time."""
+
+    __tablename__ = "route_decisions"
+
+    case_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)  # the case's last step when it was routed
+    decision: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class DataKey(SQLModel, table=True):
     """A case's data key (DESIGN §9), wrapped by the keyring: `<key id>:<base64>`. Erasure
     sets `wrapped` to NULL and keeps the row, so the key is never made again."""

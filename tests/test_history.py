@@ -186,3 +186,32 @@ async def test_search_attributes_find_in_mediation_labor_cases(
     assert workflow_id_for(case_id(family)) not in listed
     for h in [*labor, family]:
         await h.terminate("test over")
+
+
+async def test_intake_publishes_the_search_attributes_once_with_the_routed_case(
+    client: Client, task_queue: str, fast_policy: Policy
+) -> None:
+    """Intake takes five steps in one workflow task; an operator's history shows the case's
+    search attributes upserted once (not at every step), saying the case as routed."""
+    from temporalio.api.enums.v1 import EventType
+
+    from models import search_attributes as sa
+
+    h = await open_case(client, task_queue, intake(), fast_policy)
+    s = await eventually(h, lambda s: s.status is CaseStatus.awaiting_acceptance)
+    assert s.assignment is not None
+    history = await h.fetch_history()
+    upserted = [
+        set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    # The SDK's own upsert that comes with a patch marker names TemporalChangeVersion only.
+    ours = [names for names in upserted if names != {"TemporalChangeVersion"}]
+    assert ours == [{key.name for key in sa.ALL}]
+    assert len(upserted) - len(ours) == 1  # one patch marker: the baseline (patches.py)
+    found = (await h.describe()).typed_search_attributes
+    assert found.get(sa.CASE_STATUS) == CaseStatus.awaiting_acceptance.value
+    assert found.get(sa.ORG_ID) == s.assignment.org_id
+    assert found.get(sa.RISK_LEVEL) == s.risk_level.value
+    await h.terminate("test over")

@@ -117,6 +117,27 @@ def test_routing_prefers_the_least_loaded_and_respects_capacity(engine: Engine) 
             s.commit()
 
 
+def test_routing_asked_again_for_the_same_step_answers_as_it_did(engine: Engine) -> None:
+    """A worker that dies before its workflow task completes runs routing again (a local
+    activity): the load moved meanwhile, yet the same step gets the same mediator, whose
+    assignment may already be in the store; the next step is weighed afresh."""
+    routing = RoutingActivities(engine)
+    first = routing.route_case(_req(case_id="kept", at_seq=2))
+    assert first.assignment is not None
+    chosen = first.assignment.mediator_id
+    assert chosen is not None
+    ids = _open_cases(engine, chosen, first.assignment.org_id, 3)  # now the busiest
+    try:
+        assert routing.route_case(_req(case_id="kept", at_seq=2)) == first
+        again = routing.route_case(_req(case_id="kept", at_seq=5))
+        assert again.assignment is not None and again.assignment.mediator_id != chosen
+        assert routing.route_case(_req(case_id="other", at_seq=2)) == again  # its own
+    finally:
+        with Session(engine) as s:
+            s.execute(delete(Case).where(Case.id.in_(ids)))  # type: ignore[attr-defined]
+            s.commit()
+
+
 def test_a_category_finds_its_specialty_and_nothing_else_takes_a_professional_body(
     engine: Engine,
 ) -> None:

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import rules, transitions
     from workflows.case_commands import CaseCommands
     from workflows.judicial_window import JudicialWindow
+    from workflows.patches import baseline, patched
     from workflows.rules import Closing
     from workflows.steps import (
         PARTIES,
@@ -86,17 +87,23 @@ class MediationCaseWorkflow(JudicialWindow, CaseCommands):
 
     @workflow.run
     async def run(self, inp: CaseInput) -> CaseState:
+        # Cases since the baseline upsert their search attributes once the case's lock is
+        # free, not at every step: intake's several upserts become one (each is a command,
+        # a history event and a visibility write).
+        self.ledger.deferred = baseline()
         if inp.carried is None:
-            self.bounded = workflow.patched(BOUNDED)
+            self.bounded = patched(BOUNDED)
             self.ledger.bounded = self.bounded
         # R11's yellow floor at any time, not only at intake. The handlers re-check the
         # rules as they replay, so a case started before the floor keeps the old rule: a
         # `risk` to green its history accepted must replay as accepted.
-        self.yellow_floor = workflow.patched(YELLOW_FLOOR)
+        self.yellow_floor = patched(YELLOW_FLOOR)
         if self.yellow_floor:  # and for a run carried over from before the state kept it
             self.state.collective = self.state.collective or rules.is_collective_case(
                 inp.intake, inp.policy, self.state.risk_reasons
             )
+        if self.ledger.deferred:
+            self.background.append(asyncio.create_task(self._publish_search_attributes()))
         if inp.carried is None:
             async with self.lock:
                 await self._register(inp)
@@ -121,6 +128,7 @@ class MediationCaseWorkflow(JudicialWindow, CaseCommands):
                 await phase()
         await self._await_window_after_closure()  # R8: the parties may still apply
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self.ledger.publish()
         return self._view()
 
     async def _register(self, inp: CaseInput) -> None:
@@ -167,7 +175,9 @@ class MediationCaseWorkflow(JudicialWindow, CaseCommands):
             return
         s = self.state
         request = route_request(self.input, s)
-        decision = await run_activity("route_case", request, RouteDecision, decision=True)
+        decision = await run_activity(
+            "route_case", request, RouteDecision, decision=True, kept=True
+        )
         if decision.assignment is None:
             await self._to_supervisor(decision.reason)
             return
@@ -303,6 +313,16 @@ class MediationCaseWorkflow(JudicialWindow, CaseCommands):
 
         await self._every(w, period, "risk acknowledgement SLA", escalate)
 
+    async def _publish_search_attributes(self) -> None:
+        """What operators find the case by, upserted whenever the lock is free again: after
+        intake, a command or a timer's steps, however many steps they took (since the
+        baseline)."""
+        while True:
+            await workflow.wait_condition(
+                lambda: self.ledger.unpublished() and not self.lock.locked()
+            )
+            self.ledger.publish()
+
     @workflow.update
     async def registration(self) -> CaseState:
         """Intake's answer (sent with the start): the case once screened and routed."""
@@ -360,6 +380,7 @@ class MediationCaseWorkflow(JudicialWindow, CaseCommands):
             next_at=self.next_at,
             runs=self.runs + 1,
         )
+        self.ledger.publish()
         workflow.logger.info("case continues as new: run %d", carried.runs)
         workflow.continue_as_new(self.input.model_copy(update={"carried": carried}))
 

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from models.enums import DisputeType, NotificationKind, Outcome, RiskLevel
     from models.policy import Policy
     from workflows import rules, transitions
+    from workflows.patches import patched
     from workflows.rules import Closing
     from workflows.steps import PARTIES, SUPERVISORS, Ledger, notice, resolve_assignment, validated
     from workflows.timers import Generation
@@ -108,7 +109,7 @@ class CaseCommands:
     @workflow.update
     async def agreement(self, inp: cmd.AgreementInput) -> CaseState:
         async with self._command(Action.agreement, inp):
-            on_site = inp.on_site and workflow.patched(ON_SITE)
+            on_site = inp.on_site and patched(ON_SITE)
             detail = transitions.agreed(self.state, self.policy, workflow.now(), inp, on_site)
             self.visits.bump()
             # The window's timer starts before the step's record, as it always has (replay).
@@ -138,7 +139,7 @@ class CaseCommands:
     async def follow_ups(self, inp: cmd.FollowUpInput) -> CaseState:
         async with self._command(Action.follow_ups, inp):
             self.visits.bump()
-            bounded = workflow.patched(FOLLOW_UP_R9)
+            bounded = patched(FOLLOW_UP_R9)
             now = workflow.now()
             detail, outcome = transitions.visited(self.state, self.policy, now, inp, bounded)
             notify = []
@@ -156,7 +157,7 @@ class CaseCommands:
     async def reopen(self, inp: cmd.ReopenInput) -> CaseState:
         async with self._command(Action.reopen, inp):
             s = self.state
-            labor = s.dispute_type is DisputeType.labor and workflow.patched(REOPEN_LABOR_NOTICE)
+            labor = s.dispute_type is DisputeType.labor and patched(REOPEN_LABOR_NOTICE)
             transitions.reopened(s, self.policy, workflow.now(), labor_notice=labor)
             # R5: the 15 days run again from the reopening, as does the notice they end in.
             self.labor_notice_due = s.deadlines.mediation_due if labor else None

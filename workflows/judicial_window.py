@@ -19,6 +19,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models.case import Agreement, CaseState, Step
     from models.enums import CaseStatus
+    from workflows.patches import patched
     from workflows.steps import Ledger
     from workflows.timers import watch
 
@@ -79,7 +80,7 @@ class JudicialWindow:
         if a is None or not a.judicial_window_open or a.judicial_confirmed_at is not None:
             return
         if until is not None and now < until:
-            a.confirmable_after_closure = workflow.patched(JUDICIAL_AFTER_CLOSURE)
+            a.confirmable_after_closure = patched(JUDICIAL_AFTER_CLOSURE)
 
     async def _await_window_after_closure(self) -> None:
         """The closed case's workflow takes a confirmation until its window closes; then its

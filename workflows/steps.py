@@ -35,6 +35,7 @@ from models.case import (
 )
 from models.commands import UNKNOWN_ASSIGNEE, Action, CommandInput
 from models.enums import DUTY_SUPERVISOR, POLICE_LIAISON, NotificationKind, Outcome
+from workflows.patches import baseline, patched
 
 T = TypeVar("T")
 W = TypeVar("W")
@@ -161,6 +162,7 @@ def route_request(inp: CaseInput, state: CaseState) -> RouteRequest:
         risk_flags=intake.risk_flags,
         excluded_mediators=state.excluded_mediators,
         category=intake.category,
+        at_seq=state.seq,
     )
 
 
@@ -176,6 +178,10 @@ LOCAL_STEPS = "local-steps-2026-11"
 # caught two assignment notices). Since this patch routing is a scheduled activity again,
 # its decision in history before anything is written from it.
 DURABLE_ROUTING = "durable-routing-2026-11"
+# Since BASELINE (workflows/patches.py) routing is a local activity again, made safe by the
+# activity itself: it keeps its answer per (case, step) in the store (activities/routing.py),
+# so a second run answers what the first one did. One workflow task and one activity round
+# trip fewer at intake, and at every re-route.
 
 
 async def run_activity(
@@ -184,15 +190,17 @@ async def run_activity(
     result_type: type[T] | None,
     *,
     decision: bool = False,
+    kept: bool = False,
     within: timedelta | None = None,
 ) -> T:
     """One activity with the case's timeout and retry policy. Every step is short (a store
     write, a roster read, a screening), idempotent, and needs no worker of its own; a
-    `decision` that may come out differently when run again is kept in history first.
+    `decision` that may come out differently when run again is kept in history first,
+    unless the activity keeps it itself (`kept`: asked again, it answers the same).
     `within`: give up (ActivityError) after the attempts that fit in that long; without it,
     retried until it does."""
-    local = workflow.patched(LOCAL_STEPS)
-    if local and decision and workflow.patched(DURABLE_ROUTING):
+    local = patched(LOCAL_STEPS)
+    if local and decision and not (kept and baseline()) and patched(DURABLE_ROUTING):
         local = False
     execute: Any = workflow.execute_local_activity if local else workflow.execute_activity
     result: T = await execute(
@@ -233,8 +241,13 @@ class Ledger:
         self.state = state
         self.view = view
         self.alert_after = alert_after
-        self.search_attributes: dict[str, Any] = {}
+        self.search_attributes: dict[str, Any] = {}  # as last upserted
         self.bounded = False
+        # Cases since the baseline (workflows/patches.py): a step only notes what the
+        # search attributes should become, and the workflow publishes them once its lock is
+        # free: one upsert per command or timer, not one per step.
+        self.deferred = False
+        self.wanted: dict[str, Any] | None = None
         self.unrecorded: list[StepRecord] = []  # in step order
         self.draining: asyncio.Task[None] | None = None
 
@@ -251,10 +264,10 @@ class Ledger:
         s.seq += 1
         s.updated_at = workflow.now()
         wanted = search_attributes_of(s)
-        if wanted != self.search_attributes:
-            updates = search_attribute_updates(self.search_attributes, wanted)
-            self.search_attributes = wanted
-            workflow.upsert_search_attributes(updates)
+        if self.deferred:
+            self.wanted = wanted
+        elif wanted != self.search_attributes:
+            self._upsert(wanted)
         workflow.logger.info(
             "case step %s (seq %d), status %s",
             step.value,
@@ -280,6 +293,22 @@ class Ledger:
             await run_activity(step.activity_name, record, None, within=self.alert_after)
         except (ActivityError, ApplicationError) as exc:  # a local activity's: the latter
             await self._hold(record, exc)
+
+    def unpublished(self) -> bool:
+        """Whether the search attributes steps noted differ from the ones upserted."""
+        return self.wanted is not None and self.wanted != self.search_attributes
+
+    def publish(self) -> None:
+        """Upsert the search attributes the steps noted, if they changed."""
+        if self.unpublished():
+            assert self.wanted is not None
+            self._upsert(self.wanted)
+        self.wanted = None
+
+    def _upsert(self, wanted: dict[str, Any]) -> None:
+        updates = search_attribute_updates(self.search_attributes, wanted)
+        self.search_attributes = wanted
+        workflow.upsert_search_attributes(updates)
 
     def landed(self, after: int, upto: int) -> bool:
         """Whether the steps numbered after `after` up to `upto` are all in the store."""
