@@ -2,9 +2,8 @@
 payloads the case codec did not seal (core/envelope.py). Its encodings are made once per
 process.
 
-The SDK makes payload converters often: one for every workflow it runs, and, because our
-codec takes the workflow's id from the serialization context, one each time it clones the
-data converter for a context (the clone makes a payload converter and throws it away).
+The SDK makes payload converters often: one for every workflow activation, and one each
+time it clones the data converter for a serialization context (core/temporal.py).
 Built afresh, the pydantic converter made a serializer and a type-adapter cache each time,
 and every cached case kept adapters of its own for its input, its state and its
 activities' results (pydantic-core validators in native memory). Shared, one cache serves
@@ -13,6 +12,7 @@ the process: 6 % of the worker's CPU under load (py-spy --gil during make bench)
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
@@ -53,8 +53,13 @@ ENCODINGS: tuple[EncodingPayloadConverter, ...] = (
 )
 
 
+_BY_ENCODING = MappingProxyType({c.encoding.encode(): c for c in ENCODINGS})
+
+
 class SealedPayloadConverter(CompositePayloadConverter):
-    """Pydantic payloads, plus the refusal of unsealed ones; cheap to make."""
+    """Pydantic payloads, plus the refusal of unsealed ones; cheap to make (the SDK makes
+    one for every workflow activation): the mapping the composite's own constructor would
+    build from each encoding's name is built once, read-only."""
 
     def __init__(self) -> None:
-        super().__init__(*ENCODINGS)
+        self.converters = _BY_ENCODING

@@ -14,6 +14,7 @@ from temporalio.converter import WorkflowSerializationContext
 
 from core.crypto import KeyringError
 from core.envelope import SUBJECT, EnvelopeCodec, SealError
+from core.temporal import data_converter
 from models.commands import Action, ReasonBody, command_input
 from models.enums import CaseStatus
 from models.policy import Policy
@@ -88,6 +89,25 @@ async def test_a_payload_moved_to_another_case_does_not_open(
     sealed.metadata[SUBJECT] = f"case-{b}".encode()
     with pytest.raises(KeyringError, match="does not open"):
         await codec.decode([sealed])
+
+
+async def test_the_data_converter_seals_each_case_with_its_own_key_however_often_asked(
+    client: Client, task_queue: str, fast_policy: Policy
+) -> None:
+    """The converter remembers its clone per context (core/temporal.py): asked again for
+    case A it seals with A's key, and case B's clone never seals with A's."""
+    a, b = await two_cases(client, task_queue, fast_policy)
+    dc = data_converter(TEST_DATA_KEYS)
+
+    def ctx(cid: str) -> WorkflowSerializationContext:
+        return WorkflowSerializationContext(namespace=client.namespace, workflow_id=f"case-{cid}")
+
+    for cid in (a, b, a, b):
+        (sealed,) = await dc.with_context(ctx(cid)).encode(["secret"])
+        assert sealed.metadata[SUBJECT] == f"case-{cid}".encode()
+        assert await dc.decode([sealed], [str]) == ["secret"]
+    assert dc.with_context(ctx(a)) is dc.with_context(ctx(a))
+    assert dc.with_context(ctx(a)) is not dc.with_context(ctx(b))
 
 
 async def test_an_update_forged_in_plaintext_is_refused_by_the_worker(
