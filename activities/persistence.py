@@ -22,10 +22,25 @@ def persist_activities(store: CaseStore) -> list[Callable[..., Any]]:
     return [*(_persist_activity(store, step) for step in Step), alert_stuck_step]
 
 
-def _persist_activity(store: CaseStore, step: Step) -> Callable[..., Any]:
-    def persist(record: StepRecord) -> StepReceipt:
+def one_per_step(
+    step: Any, record_type: type, receipt_type: type, write: Callable[[Any], Any]
+) -> Callable[..., Any]:
+    """The activity named after `step` (`persist_<step>`), taking that step's records only:
+    one activity type per step, so replay detects reordered steps by their types. Cases and
+    public reports (activities/report.py) both make theirs here."""
+
+    def persist(record: Any) -> Any:
         if record.step is not step:
             raise ValueError(f"{step.activity_name} got a {record.step.value} record")
+        return write(record)
+
+    persist.__name__ = persist.__qualname__ = step.activity_name
+    persist.__annotations__ = {"record": record_type, "return": receipt_type}
+    return activity.defn(name=step.activity_name)(persist)
+
+
+def _persist_activity(store: CaseStore, step: Step) -> Callable[..., Any]:
+    def write(record: StepRecord) -> StepReceipt:
         written = store.record_step(record)
         # DEBUG: the workflow's own line for the step ("case step …") is the INFO one.
         activity.logger.debug(
@@ -37,6 +52,4 @@ def _persist_activity(store: CaseStore, step: Step) -> Callable[..., Any]:
         )
         return StepReceipt.of(record, written)
 
-    persist.__name__ = persist.__qualname__ = step.activity_name
-    persist.__annotations__ = {"record": StepRecord, "return": StepReceipt}
-    return activity.defn(name=step.activity_name)(persist)
+    return one_per_step(step, StepRecord, StepReceipt, write)

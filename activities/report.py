@@ -8,6 +8,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.persistence import one_per_step
 from models.report import ReportReceipt, ReportStep, ReportStepRecord
 from store.reports import ReportStore
 
@@ -17,9 +18,7 @@ def report_activities(store: ReportStore) -> list[Callable[..., Any]]:
 
 
 def _persist_activity(store: ReportStore, step: ReportStep) -> Callable[..., Any]:
-    def persist(record: ReportStepRecord) -> ReportReceipt:
-        if record.step is not step:
-            raise ValueError(f"{step.activity_name} got a {record.step.value} record")
+    def write(record: ReportStepRecord) -> ReportReceipt:
         written = store.record_step(record)
         activity.logger.debug(
             "persisted report %s seq %d%s",
@@ -30,6 +29,4 @@ def _persist_activity(store: ReportStore, step: ReportStep) -> Callable[..., Any
         )
         return ReportReceipt(step=step, seq=record.seq, status=record.state.status, written=written)
 
-    persist.__name__ = persist.__qualname__ = step.activity_name
-    persist.__annotations__ = {"record": ReportStepRecord, "return": ReportReceipt}
-    return activity.defn(name=step.activity_name)(persist)
+    return one_per_step(step, ReportStepRecord, ReportReceipt, write)

@@ -15,10 +15,8 @@ one lock, so steps are numbered in the order they happened.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -45,14 +43,7 @@ with workflow.unsafe.imports_passed_through():
         why_not_retriage,
     )
     from workflows.case import MediationCaseWorkflow
-
-STEP_TIMEOUT = timedelta(seconds=10)
-STEP_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["ValueError"],
-)
-SUPERVISORS = "supervisors"
+    from workflows.steps import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, SUPERVISORS
 
 
 @workflow.defn(name=REPORT_WORKFLOW)
@@ -266,8 +257,8 @@ class ReportTriageWorkflow:
             step.activity_name,
             record,
             result_type=ReportReceipt,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=STEP_RETRY,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
 
 
