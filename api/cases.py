@@ -101,6 +101,18 @@ async def readable_case(rt: Runtime, principal: Principal, case_id: str) -> Case
     return require_readable(principal, await rt.db(lambda s: load_case(s, case_id)))
 
 
+async def read_case(rt: Runtime, principal: Principal, case_id: str) -> CaseOut:
+    """GET /cases/{id}: the case as the store has it, if this principal may read it; one
+    session (the read every click and every poll takes)."""
+    require_role(principal, MAY_READ_CASES, "read cases")
+
+    def read(session: Session) -> CaseOut:
+        case = require_readable(principal, load_case(session, case_id))
+        return case_out(session, principal, case, current_state(case), rt.keys)
+
+    return await rt.db(read)
+
+
 async def present(
     rt: Runtime, principal: Principal, case: Case, state: CaseState | None = None
 ) -> CaseOut:

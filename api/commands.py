@@ -8,6 +8,7 @@ import asyncio
 
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
+from sqlmodel import Session
 from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -28,6 +29,7 @@ from api.deps import Principal, Runtime
 from api.idempotency import Key, claim, remember_answer
 from api.schemas import CaseOut
 from cases.intake import new_case_input, start_case
+from cases.read import current_state
 from core.redact import remember_names
 from models.case import CaseState, IntakeRequest, Strict
 from models.commands import MEDIATION_ACTIONS, UNKNOWN_ASSIGNEE, AcceptBody, Action, command_input
@@ -70,13 +72,17 @@ async def register(
         created = False  # the key's case ran and closed already: its row answers
     except RPCError:
         raise HTTPException(503, UNREACHABLE) from None
-    # With the registration's state in hand, the row is only needed for scope and parties.
-    row = await rt.db(lambda s: load_case(s, case.case_id, scope_only=state is not None))
-    if row is None:  # the intake step is persisted before registration answers
-        raise HTTPException(503, "the case is not recorded yet; retry with the same key")
-    if not created:  # a repeat sees no more than its principal may read
-        require_readable(principal, row)
-    return await present(rt, principal, row, state), created
+
+    def answer(session: Session) -> CaseOut:
+        # With the registration's state in hand, the row is only needed for scope and parties.
+        row = load_case(session, case.case_id, scope_only=state is not None)
+        if row is None:  # the intake step is persisted before registration answers
+            raise HTTPException(503, "the case is not recorded yet; retry with the same key")
+        if not created:  # a repeat sees no more than its principal may read
+            require_readable(principal, row)
+        return case_out(session, principal, row, state or current_state(row), rt.keys)
+
+    return await rt.db(answer), created
 
 
 def _check_body(body: Strict, principal: Principal) -> None:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.access import MAY_INTAKE, MAY_SEE_STATS
-from api.cases import present, query_cases, readable_case
+from api.cases import query_cases, read_case
 from api.commands import perform, register
 from api.routes.documents import download
 from api.routes.stats import stats as read_stats
@@ -238,9 +238,7 @@ async def intake(ctx: CtxDep) -> Response:
 
 async def _case_page(ctx: Ctx, case_id: str, status: int = 200, **values: Any) -> Response:
     try:
-        case = await present(
-            ctx.rt, ctx.principal, await readable_case(ctx.rt, ctx.principal, case_id)
-        )
+        case = await read_case(ctx.rt, ctx.principal, case_id)
     except HTTPException as exc:
         if exc.status_code == 404:
             return ctx.error(404, "error.not_found")

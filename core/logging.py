@@ -59,7 +59,6 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        redact.structlog_processor,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -67,12 +66,18 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            *shared,
+            redact.structlog_processor,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
+        # A stdlib record (ours, uvicorn's, temporalio's) was masked by the handler's filter,
+        # message and fields, before it gets here.
         foreign_pre_chain=[*shared, _temporal_context, _extra_fields],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -9,7 +9,7 @@ import pytest
 
 from core.crypto import Keyring, KeyringError
 from core.logging import configure_logging
-from core.redact import MASK, redact, remember_names
+from core.redact import MASK, _Names, redact, remember_names
 
 
 def test_keyring_parses_rotates_and_explains_what_it_cannot_open() -> None:
@@ -43,6 +43,22 @@ def test_redact_masks_phones_id_numbers_and_known_names() -> None:
     # A public report's lookup code, as the access log writes the URL.
     url = '"GET /api/v1/reports/RP20261130-1a2b?code=Xy7_kLm9pQ2r HTTP/1.1" 404'
     assert redact(url) == f'"GET /api/v1/reports/RP20261130-1a2b?code={MASK} HTTP/1.1" 404'
+
+
+def test_names_are_masked_wherever_they_start_and_forgotten_oldest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("core.redact._MAX_NAMES", 3)
+    names = _Names()
+    names.add(["王小明", "王明", "Li Wei"])
+    assert names.mask("case step accepted (seq 4)") == "case step accepted (seq 4)"
+    # The longest name wins where two start alike; Latin names are found in Latin lines.
+    assert names.mask("王小明和王明见了Li Wei") == f"{MASK}和{MASK}见了{MASK}"
+    assert names.mask("王大") == "王大"
+    names.add(["王明", "张三丰"])  # 王明 seen again: 王小明 is now the oldest, and goes
+    assert names.mask("王小明 王明 张三丰 Li Wei") == f"王小明 {MASK} {MASK} {MASK}"
+    names.add(["赵六", "钱七"])  # Li Wei and 王明 go: no name starts with L or 王 any more
+    assert names.mask("Li Wei 王明 赵六 钱七 张三丰") == f"Li Wei 王明 {MASK} {MASK} {MASK}"
 
 
 def test_every_logger_goes_through_the_mask(capfd: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ from api.access import (
     require_role,
     sees_personal_data,
 )
-from api.cases import load_case, present, query_cases, readable_case
+from api.cases import load_case, query_cases, read_case
 from api.commands import register
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.idempotency import IdempotencyKeyHeader
@@ -89,7 +89,7 @@ def list_cases(
 
 @router.get("/{case_id}", response_model=CaseOut, responses=NOT_FOUND)
 async def get_case(case_id: str, rt: RuntimeDep, principal: PrincipalDep) -> CaseOut:
-    return await present(rt, principal, await readable_case(rt, principal, case_id))
+    return await read_case(rt, principal, case_id)
 
 
 @router.get("/{case_id}/timeline", response_model=list[EventOut], responses=NOT_FOUND)
