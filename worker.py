@@ -27,11 +27,11 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import workflows
-from activities import all_activities
+from activities import all_activities, risk
 from core.db import make_engine
 from core.envelope import DataKeys
 from core.logging import configure_logging
-from core.memory import limit_arenas, trim_every
+from core.memory import limit_arenas, settle_heap, trim_every
 from core.settings import Settings, get_settings
 from core.temporal import connect, exit_without_finalizing
 from notify.outbox import Dispatcher
@@ -137,6 +137,10 @@ async def run_worker(settings: Settings) -> None:
             executor,
             sandboxed=settings.workflow_sandbox,
         )
+        # The risk screen's dictionary loads now rather than in the first intake's screening
+        # (0.4-0.6 s), and before the heap settles: it stays for the process's life.
+        await asyncio.to_thread(risk.segmenter)
+        settle_heap()
         every = timedelta(minutes=settings.retention_sweep_minutes)
         await ensure_retention_schedule(client, settings.task_queue, every)
         log.info(

@@ -12,9 +12,11 @@ from typing import ClassVar, Self
 
 from temporalio.client import Client
 from temporalio.converter import (
+    ActivitySerializationContext,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     SerializationContext,
+    WorkflowSerializationContext,
 )
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
@@ -26,30 +28,34 @@ from core.settings import Settings
 
 @dataclasses.dataclass(frozen=True)
 class CaseDataConverter(DataConverter):
-    """A data converter that remembers its clone for each serialization context.
+    """A data converter that remembers its clone for each workflow it serializes for.
 
-    Our codec takes the workflow's id from the context, so the SDK clones the data
-    converter for every context it serializes in (each activation, each command), and each
-    clone builds a payload and a failure converter only to drop them: 6.6 % of the
-    worker's CPU under load (py-spy --gil during make bench). A context's clone never
-    changes, so it is made once (up to `CLONES` contexts, then the memory starts over)."""
+    Our codec takes the workflow's id from the serialization context, so the SDK clones the
+    data converter for every context it serializes in (each activation, each command, each
+    activity), and each clone builds a payload and a failure converter only to drop them:
+    6.6 % of the worker's CPU under load (py-spy --gil during make bench). Only the codec
+    reads the context, and only its workflow id, so the clones made for the same workflow
+    are alike whatever the context (a workflow's, or one of its activities'): one is made
+    per workflow (up to `CLONES` of them, then the memory starts over)."""
 
     CLONES: ClassVar[int] = 4096
 
     def with_context(self, context: SerializationContext) -> Self:
-        clones: dict[SerializationContext, Self] | None = self.__dict__.get("_clones")
+        clones: dict[tuple[str, str], Self] | None = self.__dict__.get("_clones")
         if clones is None:
             clones = {}
             object.__setattr__(self, "_clones", clones)
-        try:
-            clone = clones.get(context)
-        except TypeError:  # a context that cannot be a key
+        if not isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
             return super().with_context(context)
+        if context.workflow_id is None:
+            return super().with_context(context)
+        key = (context.namespace, context.workflow_id)
+        clone = clones.get(key)
         if clone is None:
             clone = super().with_context(context)
             if len(clones) >= self.CLONES:
                 clones.clear()
-            clones[context] = clone
+            clones[key] = clone
         return clone
 
 

@@ -106,12 +106,15 @@ def api() -> None:
     import uvicorn
 
     from console.app import create_app
+    from core.memory import settle_heap
     from core.temporal import exit_without_finalizing
 
     settings = _settings_and_logging()
     _check_policy(settings)
+    app = create_app(settings)
+    settle_heap()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,

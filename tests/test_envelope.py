@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.converter import WorkflowSerializationContext
+from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
 
 from core.crypto import KeyringError
 from core.envelope import SUBJECT, EnvelopeCodec, SealError
@@ -108,6 +108,19 @@ async def test_the_data_converter_seals_each_case_with_its_own_key_however_often
         assert await dc.decode([sealed], [str]) == ["secret"]
     assert dc.with_context(ctx(a)) is dc.with_context(ctx(a))
     assert dc.with_context(ctx(a)) is not dc.with_context(ctx(b))
+    # An activity of case B (each activity is a context of its own) seals with B's key.
+    activity = ActivitySerializationContext(
+        namespace=client.namespace,
+        workflow_id=f"case-{b}",
+        workflow_type="MediationCaseWorkflow",
+        activity_type="persist_intake",
+        activity_id="7",
+        activity_task_queue=task_queue,
+        is_local=True,
+    )
+    (sealed,) = await dc.with_context(activity).encode(["secret"])
+    assert sealed.metadata[SUBJECT] == f"case-{b}".encode()
+    assert dc.with_context(activity) is dc.with_context(ctx(b))
 
 
 async def test_an_update_forged_in_plaintext_is_refused_by_the_worker(
