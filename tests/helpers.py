@@ -105,11 +105,15 @@ def event_kinds(engine: Engine, cid: str) -> list[str]:
 
 
 def notifications(engine: Engine, cid: str) -> list[Notification]:
+    """In the order of the steps that made them (steps written side by side may reach the
+    store in either order), each step's in its own order."""
     with Session(engine) as s:
         return list(
             s.exec(
-                select(Notification).where(Notification.case_id == cid).order_by(Notification.id)
-            )  # type: ignore[arg-type]
+                select(Notification)
+                .where(Notification.case_id == cid)
+                .order_by(Notification.seq, Notification.id)  # type: ignore[arg-type]
+            )
         )
 
 

@@ -51,6 +51,7 @@ class CaseCommands:
     visits: Generation
     background: list[asyncio.Task[None]]
     labor_notice_due: datetime | None
+    side_by_side: bool  # since the SIDE_BY_SIDE baseline (workflows/patches.py)
 
     def _view(self) -> CaseState:
         raise NotImplementedError
@@ -148,8 +149,13 @@ class CaseCommands:
             if outcome.escalated:
                 why = {"unsettled_visits": outcome.unsettled_visits}
                 notify.append(notice(NotificationKind.supervisor_alert, SUPERVISORS, why))
-            await self.ledger.record(Step.follow_up, inp.actor, detail=detail, notify=notify)
-            if outcome.closing is not None:
+            recorded = self.ledger.record(Step.follow_up, inp.actor, detail=detail, notify=notify)
+            if outcome.closing is None:
+                await recorded
+            elif self.side_by_side:  # the closure is written beside the visit (case.py)
+                await asyncio.gather(recorded, self._close(outcome.closing, inp.actor))
+            else:
+                await recorded
                 await self._close(outcome.closing, inp.actor)
         return self._view()
 

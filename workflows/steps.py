@@ -8,6 +8,7 @@ Deterministic workflow code, run inside the sandbox.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 import inspect
 from collections.abc import Callable
@@ -330,7 +331,7 @@ class Ledger:
             self.alert_after,
             extra={"step": record.step.value, "seq": record.seq, "error": error},
         )
-        self.unrecorded.append(record)
+        bisect.insort(self.unrecorded, record, key=lambda r: r.seq)  # steps side by side
         stuck = StuckStep(
             case_id=record.state.case_id, seq=record.seq, step=record.step, error=error
         )
@@ -345,7 +346,7 @@ class Ledger:
         while self.unrecorded:
             record = self.unrecorded[0]
             await run_activity(record.step.activity_name, record, None, decision=True)
-            self.unrecorded.pop(0)
+            self.unrecorded.remove(record)
 
 
 async def resolve_assignment(org_id: str, mediator_id: str | None) -> Assignment:
