@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 
-from core.db import insert_ignore, session_scope
+from core.db import core_execute, insert_ignore, session_scope
 from core.envelope import CaseSeal, DataKeys
 from core.redact import remember_names
 from models.case import CaseInput, CaseState, StepRecord, StuckStep
@@ -92,10 +92,11 @@ class CaseStore:
             )
             table = Case.__table__  # type: ignore[attr-defined]
             cases = table.c
-            session.execute(  # a Core statement: the ORM's bulk-update machinery is not needed
+            core_execute(  # a Core statement: the ORM's bulk-update machinery is not needed
+                session,
                 update(table)
                 .where(cases.id == state.case_id, cases.last_seq < record.seq)
-                .values(**_case_columns(state, seal))
+                .values(**_case_columns(state, seal)),
             )
             for n in record.notifications:
                 insert_ignore(
