@@ -86,8 +86,11 @@ def parties_out(
 
 
 def case_out(
-    session: Session, principal: Principal, case: Case, state: CaseState, keys: DataKeys
+    session: Session, principal: Principal, case: Case, state: CaseState | None, keys: DataKeys
 ) -> CaseOut:
+    """The case as this principal may see it: in `state` (an Update's answer, once its step
+    is persisted), or as the store has it (None)."""
+    state = state or current_state(case)
     return CaseOut.build(
         state,
         parties_out(session, principal, case, keys),
@@ -108,7 +111,7 @@ async def read_case(rt: Runtime, principal: Principal, case_id: str) -> CaseOut:
 
     def read(session: Session) -> CaseOut:
         case = require_readable(principal, load_case(session, case_id))
-        return case_out(session, principal, case, current_state(case), rt.keys)
+        return case_out(session, principal, case, None, rt.keys)
 
     return await rt.db(read)
 
@@ -118,5 +121,4 @@ async def present(
 ) -> CaseOut:
     """The case as this principal may see it: as the store has it, or (the answer to a
     command) the state its Update returned once its step was persisted."""
-    state = state or current_state(case)
     return await rt.db(lambda s: case_out(s, principal, case, state, rt.keys))

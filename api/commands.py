@@ -29,7 +29,6 @@ from api.deps import Principal, Runtime
 from api.idempotency import Key, claim, remember_answer
 from api.schemas import CaseOut
 from cases.intake import new_case_input, start_case
-from cases.read import current_state
 from core.redact import remember_names
 from models.case import CaseState, IntakeRequest, Strict
 from models.commands import MEDIATION_ACTIONS, UNKNOWN_ASSIGNEE, AcceptBody, Action, command_input
@@ -80,7 +79,7 @@ async def register(
             raise HTTPException(503, "the case is not recorded yet; retry with the same key")
         if not created:  # a repeat sees no more than its principal may read
             require_readable(principal, row)
-        return case_out(session, principal, row, state or current_state(row), rt.keys)
+        return case_out(session, principal, row, state, rt.keys)
 
     return await rt.db(answer), created
 

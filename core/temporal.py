@@ -45,9 +45,8 @@ class CaseDataConverter(DataConverter):
         if clones is None:
             clones = {}
             object.__setattr__(self, "_clones", clones)
-        if not isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
-            return super().with_context(context)
-        if context.workflow_id is None:
+        per_workflow = WorkflowSerializationContext | ActivitySerializationContext
+        if not isinstance(context, per_workflow) or context.workflow_id is None:
             return super().with_context(context)
         key = (context.namespace, context.workflow_id)
         clone = clones.get(key)

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         PARTIES,
         Ledger,
         closing_notices,
+        in_turn,
         initial_state,
         notice,
         route_request,
@@ -140,14 +141,9 @@ class MediationCaseWorkflow(JudicialWindow, CaseCommands):
         alert, the routing). Three rounds of local activities instead of five before intake
         answers; the steps keep their numbers, taken in the same order as before."""
         recorded = self.ledger.record(Step.intake, inp.registered_by, intake=inp)
-        if not self.side_by_side:
-            await recorded
-            assessment = await self._assess()
-            await self.ledger.record(Step.risk_screening, detail=self._screened(assessment))
-            await self._after_screening(inp, assessment)
-            return
-        _, assessment = await asyncio.gather(recorded, self._assess())
-        await asyncio.gather(
+        _, assessment = await in_turn(self.side_by_side, recorded, self._assess())
+        await in_turn(
+            self.side_by_side,
             self.ledger.record(Step.risk_screening, detail=self._screened(assessment)),
             self._after_screening(inp, assessment),
         )

@@ -27,7 +27,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows import rules, transitions
     from workflows.patches import patched
     from workflows.rules import Closing
-    from workflows.steps import PARTIES, SUPERVISORS, Ledger, notice, resolve_assignment, validated
+    from workflows.steps import (
+        PARTIES,
+        SUPERVISORS,
+        Ledger,
+        in_turn,
+        notice,
+        resolve_assignment,
+        validated,
+    )
     from workflows.timers import Generation
 
 # Cases since these patches (each where its commands first differ):
@@ -152,11 +160,8 @@ class CaseCommands:
             recorded = self.ledger.record(Step.follow_up, inp.actor, detail=detail, notify=notify)
             if outcome.closing is None:
                 await recorded
-            elif self.side_by_side:  # the closure is written beside the visit (case.py)
-                await asyncio.gather(recorded, self._close(outcome.closing, inp.actor))
-            else:
-                await recorded
-                await self._close(outcome.closing, inp.actor)
+            else:  # the closure beside the visit, since SIDE_BY_SIDE
+                await in_turn(self.side_by_side, recorded, self._close(outcome.closing, inp.actor))
         return self._view()
 
     @workflow.update

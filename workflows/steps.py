@@ -11,7 +11,7 @@ import asyncio
 import bisect
 import dataclasses
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -39,6 +39,7 @@ from models.enums import DUTY_SUPERVISOR, POLICE_LIAISON, NotificationKind, Outc
 from workflows.patches import baseline, patched
 
 T = TypeVar("T")
+U = TypeVar("U")
 W = TypeVar("W")
 
 ACTIVITY_RETRY = RetryPolicy(
@@ -212,6 +213,16 @@ async def run_activity(
         retry_policy=ACTIVITY_RETRY if within is None else retries_within(within),
     )
     return result
+
+
+async def in_turn(beside: bool, first: Awaitable[T], then: Awaitable[U]) -> tuple[T, U]:
+    """`first`, then `then`; `beside` (since the SIDE_BY_SIDE baseline), both at once,
+    started in that order, so the commands they schedule keep that order. Neither starts
+    before it is awaited here: a step's number and snapshot are taken when it starts."""
+    if beside:
+        a, b = await asyncio.gather(first, then)
+        return a, b
+    return await first, await then
 
 
 def retries_within(bound: timedelta, policy: RetryPolicy = ACTIVITY_RETRY) -> RetryPolicy:
