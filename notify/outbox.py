@@ -41,7 +41,7 @@ import structlog
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from core.db import session_scope
+from core.db import core_execute, session_scope
 from core.envelope import TOMBSTONE, DataKeys
 from models.enums import NotificationKind
 from models.tables import Case, Mediator, Notification, Organization, Report
@@ -161,7 +161,8 @@ class Dispatcher:
 
     def _take(self, nid: int, token: str) -> list[dict[str, Any]] | None:
         """Lease this one notification afresh and build its messages; None when another
-        dispatcher holds it now."""
+        dispatcher holds it now. The lease commits first: building the messages (the
+        parties' phones opened, the text rendered) is no part of a write."""
         if not self._renew(nid, token):
             return None
         with session_scope(self.engine) as session:
@@ -242,11 +243,12 @@ class Dispatcher:
         )
 
     def _delivered(self, nid: int) -> None:
+        """Stamped by one Core statement (the columns' types bind the moment), not read first."""
+        table = Notification.__table__  # type: ignore[attr-defined]
+        stamp = table.update().where(table.c.id == nid)
+        values = {"sent_at": datetime.now(UTC), "next_attempt_at": None, "last_error": None}
         with session_scope(self.engine) as session:
-            n = session.get(Notification, nid)
-            if n is not None:
-                n.sent_at, n.next_attempt_at, n.last_error = datetime.now(UTC), None, None
-                session.add(n)
+            core_execute(session, stamp.values(**values))
 
     def _failed(self, nid: int, error: str, final: bool) -> None:
         with session_scope(self.engine) as session:
