@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 import psycopg
 from sqlalchemy import make_url
 
@@ -104,7 +104,7 @@ def fill_cases(db_url: str, rows: int, seed: int = 20240601) -> float:
 
 
 async def time_listing(
-    http: httpx.AsyncClient, api_url: str, tokens: dict[str, str], requests: int
+    http: aiohttp.ClientSession, api_url: str, tokens: dict[str, str], requests: int
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """principal → filter → {n, p50_ms, p99_ms, total}: `requests` sequential requests each,
     after one untimed request."""
@@ -116,17 +116,17 @@ async def time_listing(
         for name, params in FILTERS.items():
             seconds: list[float] = []
             total, errors = None, 0
+            query = {"page_size": 20, **params}
             # One untimed request first: the cold one reads the index from disk and plans.
-            await http.get(f"{api_url}/api/v1/cases", params={"page_size": 20, **params},
-                           headers=headers)  # fmt: skip
+            async with http.get(f"{api_url}/api/v1/cases", params=query, headers=headers) as r:
+                await r.read()
             for _ in range(requests):
                 started = time.monotonic()
-                r = await http.get(
-                    f"{api_url}/api/v1/cases", params={"page_size": 20, **params}, headers=headers
-                )
-                if r.is_success:
+                async with http.get(f"{api_url}/api/v1/cases", params=query, headers=headers) as r:
+                    body = await r.json() if r.ok else None
+                if body is not None:
                     seconds.append(time.monotonic() - started)
-                    total = r.json()["total"]
+                    total = body["total"]
                 else:
                     errors += 1
             out[principal][name] = {**latency_summary(seconds), "total": total, "errors": errors}

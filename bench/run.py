@@ -9,11 +9,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx
 from temporalio.client import Client
 
 from bench import bare, listing
-from bench.load import Driver, closed_loop, open_loop
+from bench.load import Driver, closed_loop, http_session, open_loop
 from bench.stats import Stats, latency_summary
 from bench.system import System
 from bench.usage import DRIVER, ModeUsage, between, driver_peak_mb, memory_mb, sample
@@ -84,9 +83,7 @@ async def run_phases(system: System, args: argparse.Namespace, say: Say) -> dict
     report: dict[str, Any] = {"bare": b, "modes": {}}
     t = b["per_second"]
     say(f"T = {t:.2f} workflows/s")
-    limits = httpx.Limits(max_connections=max(200, 2 * args.clients), max_keepalive_connections=200)
-    timeout = httpx.Timeout(60.0, pool=120.0)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as http:
+    async with http_session(max(200, 2 * args.clients)) as http:
         driver = Driver(http, system.api_url, system.tokens)
         numbered = 0
         if not args.skip_saturated:
