@@ -5,9 +5,10 @@
 In one transaction: the case's data key is destroyed, so its Temporal history (every
 payload was sealed with it) and anything sealed in the store can never be opened again;
 every personal field becomes TOMBSTONE; the idempotency answers (which held the parties as
-answered) are deleted; undelivered notices are given up. What statistics count — status,
-type, channel, town, risk, assignment, outcome, dates, the timeline's kinds — stays, and a
-timeline row says when and on what legal basis the case was erased.
+answered) and the routing answers are deleted; undelivered notices are given up. What
+statistics count — status, type, channel, town, risk, assignment, outcome, dates, the
+timeline's kinds — stays, and a timeline row says when and on what legal basis the case
+was erased.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from models.tables import (
     utcnow,
 )
 from store.sealing import FREE_TEXT_DETAIL, PARTY_FIELDS
+from store.steps import forget_routing
 
 ERASED_STEP = "erased"
 
@@ -139,6 +141,7 @@ def _tombstone(s: Session, case: Case) -> None:
             }
             s.add(event)
     s.exec(delete(IdempotencyKey).where(col(IdempotencyKey.case_id) == case.id))  # type: ignore[call-overload]
+    forget_routing(s, case.id)  # closed before its closing step let go of them
     s.exec(
         update(Notification)  # type: ignore[call-overload]
         .where(col(Notification.case_id) == case.id, col(Notification.sent_at).is_(None))

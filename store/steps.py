@@ -3,6 +3,8 @@
 Every step writes, in one transaction, the case snapshot (only if it is newer than what the
 row holds), one timeline row (UNIQUE (case_id, seq)) and its outbox rows (UNIQUE dedupe
 key). A retried or replayed activity therefore never duplicates or regresses anything.
+A step that closes the case also lets go of its routing answers (`route_decisions`): a
+closed case is never routed again, and every workflow task that routed it has completed.
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 
 from core.db import core_execute, insert_ignore, session_scope
 from core.envelope import CaseSeal, DataKeys
 from core.redact import remember_names
 from models.case import CaseInput, CaseState, StepRecord, StuckStep
-from models.enums import DUTY_SUPERVISOR, NotificationKind
-from models.tables import Case, CaseEvent, Notification, Party
+from models.enums import DUTY_SUPERVISOR, CaseStatus, NotificationKind
+from models.tables import Case, CaseEvent, Notification, Party, RouteDecisionRow
 from store.sealing import seal_detail, seal_party, seal_state, seal_summary
 
 
@@ -60,6 +62,13 @@ def alert_duty_supervisor(
         },
         ["dedupe_key"],
     )
+
+
+def forget_routing(session: Any, case_id: str) -> None:
+    """The case's routing answers, kept so that a routing run again within its workflow
+    task answers the same (activities/routing.py), are of no use once it is closed."""
+    table = RouteDecisionRow.__table__  # type: ignore[attr-defined]
+    core_execute(session, delete(table).where(table.c.case_id == case_id))
 
 
 class CaseStore:
@@ -113,6 +122,8 @@ class CaseStore:
                     },
                     ["dedupe_key"],
                 )
+            if state.status is CaseStatus.closed:
+                forget_routing(session, state.case_id)
         return written
 
     def alert_stuck_step(self, stuck: StuckStep) -> bool:

@@ -18,7 +18,7 @@ from models.case import Actor, CaseState, IntakeRequest, PartyIn, Strict
 from models.commands import AcceptBody, Action, AgreementBody, command_input
 from models.enums import CaseStatus, Channel, DisputeType, PartyRole, RiskFlag, Role
 from models.policy import Policy
-from models.tables import Case, CaseEvent, Notification
+from models.tables import Case, CaseEvent, Notification, RouteDecisionRow
 
 # Synthetic parties: invented names; phone and ID numbers in reserved-looking ranges.
 APPLICANT = PartyIn(
@@ -120,6 +120,13 @@ def notifications(engine: Engine, cid: str) -> list[Notification]:
 def case_row(engine: Engine, cid: str) -> Case | None:
     with Session(engine) as s:
         return s.get(Case, cid)
+
+
+def routed_at(engine: Engine, cid: str) -> list[int]:
+    """The steps at which routing's answers for the case are kept (`route_decisions`)."""
+    with Session(engine) as s:
+        rows = s.exec(select(RouteDecisionRow).where(RouteDecisionRow.case_id == cid)).all()
+        return sorted(r.seq for r in rows)
 
 
 # --- commands ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from tests.helpers import (
     mediator_actor,
     notification_kinds,
     open_case,
+    routed_at,
 )
 
 
@@ -49,6 +50,7 @@ async def test_family_case_from_qijian_runs_to_resolved(
     )
     assert s.risk_level.value == "green" and s.deadlines.acceptance_due is not None
     assert set(s.allowed_actions) >= {"accept", "decline"} and "sessions" not in s.allowed_actions
+    assert routed_at(engine, case_id(h)) == [2]  # kept, in case its workflow task ran again
 
     me = mediator_actor("fe-sanmiao-qijian")
     assert s.assignment.mediator_id is not None
@@ -79,6 +81,7 @@ async def test_family_case_from_qijian_runs_to_resolved(
         me,
     )
     assert (s.status, s.outcome) == (CaseStatus.closed, Outcome.resolved)
+    assert routed_at(engine, case_id(h)) == []  # let go of by the closing step
     # Closed inside the judicial-confirmation window: the parties may still apply (R8), so
     # the workflow ends when the window does.
     assert s.allowed_actions == ["judicial-confirmation"]

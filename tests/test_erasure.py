@@ -36,6 +36,7 @@ from tests.helpers import (
     eventually,
     intake,
     open_case,
+    routed_at,
     run,
     stored,
 )
@@ -110,6 +111,16 @@ async def test_an_erased_case_leaves_nothing_readable_and_still_counts(
     cid = await closed_case(http, tokens)
     other = await closed_case(http, tokens)
     await finished(client, cid)
+    assert routed_at(engine, cid) == []  # its closing step let go of them
+    with engine.begin() as c:  # as a case closed before this release still holds them
+        c.execute(
+            text(
+                "INSERT INTO route_decisions (case_id, seq, decision, created_at) "
+                "VALUES (:c, 2, '{}', CURRENT_TIMESTAMP)"
+            ),
+            {"c": cid},
+        )
+    assert routed_at(engine, cid) == [2]
     sup = tokens["supervisor"]
     assert leaks(await documents_text(http, sup, cid))  # the documents did name them
     stats_before = (await http.get("/api/v1/stats", headers=auth(sup))).json()
@@ -137,6 +148,7 @@ async def test_an_erased_case_leaves_nothing_readable_and_still_counts(
     api_text = json.dumps([case, timeline], ensure_ascii=False)
     assert not leaks(api_text), leaks(api_text)
     assert not leaks(store_text(engine, cid))
+    assert routed_at(engine, cid) == []
     assert not leaks(await documents_text(http, sup, cid))
 
     # The raw history: the codec can no longer open it, and it holds nothing in clear.

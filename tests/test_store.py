@@ -5,14 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, func, inspect, text
-from sqlmodel import Session, select
+from sqlalchemy import Engine, delete, func, inspect, text
+from sqlmodel import Session, col, select
 
 from core.db import make_engine
 from models.enums import OrgKind
-from models.tables import LIST_FILTERS, ApiPrincipal, Mediator, Organization
+from models.tables import (
+    LIST_FILTERS,
+    ApiPrincipal,
+    Case,
+    Mediator,
+    Organization,
+    RouteDecisionRow,
+)
 from store.migrate import alembic_config, downgrade, upgrade
 from store.principals import hash_token
 from store.seed import ORGS, seed
@@ -60,6 +68,41 @@ def test_migrations_downgrade_and_upgrade_again(db_url: str) -> None:
     finally:
         eng.dispose()
     upgrade(db_url)
+
+
+def test_migration_0013_forgets_the_routing_answers_of_closed_cases_only(db_url: str) -> None:
+    upgrade(db_url)
+    downgrade(db_url, "0012")
+    eng = make_engine(db_url)
+    now = datetime.now(UTC)
+    try:
+        with Session(eng) as s:
+            for cid, status in (("mig-closed", "closed"), ("mig-open", "in_mediation")):
+                s.add(
+                    Case(
+                        id=cid,
+                        case_no=cid,
+                        workflow_id=f"case-{cid}",
+                        status=status,
+                        dispute_type="family",
+                        channel="walk_in",
+                        risk_level="green",
+                        town="三庙镇",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                s.add(RouteDecisionRow(case_id=cid, seq=2, decision={}, created_at=now))
+            s.commit()
+        upgrade(db_url)
+        with Session(eng) as s:
+            kept = s.exec(select(RouteDecisionRow.case_id)).all()
+            assert kept == ["mig-open"]  # an open case may yet be routed again at that step
+            s.execute(delete(RouteDecisionRow))
+            s.execute(delete(Case).where(col(Case.id).in_(["mig-closed", "mig-open"])))
+            s.commit()
+    finally:
+        eng.dispose()
 
 
 def _counts(engine: Engine) -> tuple[int, int]:
