@@ -2,13 +2,13 @@
 
 Read top to bottom: the state, the main line and its phases (screening, routing, waiting
 for acceptance or a supervisor, mediation with its deadlines, follow-up, the red-risk
-watch), continue-as-new, then the plumbing; the commands (one Update with a typed input
-each) are in workflows/case_commands.py, the judicial-confirmation window, which can
-outlive the case's closure (R8), in workflows/judicial_window.py. What is a rule (a date, an
-outcome, whether a command is legal) lives in workflows/rules.py; this class carries the
-decisions out. Every transition is persisted by an activity of its own type
-(`persist_<step>`), under one lock, so steps are numbered in the order they happened and
-the store's timeline matches the history.
+watch), then the plumbing. The commands (one Update with a typed input each) are in
+workflows/case_commands.py, the judicial-confirmation window, which can outlive the case's
+closure (R8), in workflows/judicial_window.py, continue-as-new in workflows/continuation.py.
+What is a rule (a date, an outcome, whether a command is legal) lives in workflows/rules.py;
+this class carries the decisions out. Every transition is persisted by an activity of its
+own type (`persist_<step>`), under one lock, so steps are numbered in the order they
+happened and the store's timeline matches the history.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from models.enums import CaseStatus, NotificationKind, Outcome, RejectionGround, RiskLevel
     from workflows import rules, transitions
     from workflows.case_commands import CaseCommands
+    from workflows.continuation import Continuation
     from workflows.judicial_window import JudicialWindow
     from workflows.patches import SIDE_BY_SIDE, baseline, patched, since
     from workflows.rules import Closing
@@ -58,7 +59,7 @@ YELLOW_FLOOR = "r11-yellow-floor-2026-11"
 
 
 @workflow.defn
-class MediationCaseWorkflow(JudicialWindow, CaseCommands):
+class MediationCaseWorkflow(Continuation, JudicialWindow, CaseCommands):
     @workflow.init
     def __init__(self, inp: CaseInput) -> None:
         self.input = inp
@@ -372,46 +373,6 @@ class MediationCaseWorkflow(JudicialWindow, CaseCommands):
         await w.every(period, summary, step, first, lambda t: self.next_at.update({summary: t}))
         if not self._time_to_continue():
             self.next_at.pop(summary, None)
-
-    # --- continue-as-new: a history that stays bounded ----------------------------------------
-
-    def _time_to_continue(self) -> bool:
-        return self.bounded and workflow.info().is_continue_as_new_suggested()
-
-    async def _continue_as_new(self) -> None:
-        """Hand the case to a fresh run (same workflow id, empty history) once every command
-        in flight has answered; its state and its clocks' memory go with it."""
-        await workflow.wait_condition(
-            lambda: (
-                workflow.all_handlers_finished()
-                and not self.lock.locked()
-                and not self.ledger.unrecorded
-            )
-        )
-        carried = CarriedOver(
-            state=self.state.model_copy(deep=True),
-            reminded_for=self.reminded_for,
-            acceptance_reminded_for=self.acceptance_reminded_for,
-            follow_up_reminded_for=self.follow_up_reminded_for,
-            labor_notice_due=self.labor_notice_due,
-            next_at=self.next_at,
-            runs=self.runs + 1,
-        )
-        self.ledger.publish()
-        workflow.logger.info("case continues as new: run %d", carried.runs)
-        workflow.continue_as_new(self.input.model_copy(update={"carried": carried}))
-
-    def _resume_watchers(self) -> None:
-        """A continued run restarts the watchers its case had running."""
-        s = self.state
-        if s.status is CaseStatus.closed and not self._window_outlives_closure():
-            return
-        if s.risk_alert_open and s.status is not CaseStatus.closed:
-            self.risk_watch = asyncio.create_task(self._watch_risk_ack())
-        if s.agreement is not None and s.agreement.judicial_window_open:
-            if s.deadlines.judicial_confirmation_until is not None:
-                window = self._close_judicial_window(s.agreement)
-                self.background.append(asyncio.create_task(window))
 
     def _view(self) -> CaseState:
         view = self.state.model_copy(deep=True)

@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         why_not_retriage,
     )
     from workflows.case import MediationCaseWorkflow
-    from workflows.steps import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, SUPERVISORS
+    from workflows.steps import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, SUPERVISORS, number_step
 
 
 @workflow.defn(name=REPORT_WORKFLOW)
@@ -235,15 +235,7 @@ class ReportTriageWorkflow:
     ) -> None:
         """Number the step and persist it: a short store write, as a local activity."""
         s = self.state
-        s.seq += 1
-        s.updated_at = workflow.now()
-        workflow.logger.info(
-            "report step %s (seq %d), status %s",
-            step.value,
-            s.seq,
-            s.status.value,
-            extra={"step": step.value, "seq": s.seq, "status": s.status.value},
-        )
+        number_step("report", step.value, s)
         record = ReportStepRecord(
             step=step,
             seq=s.seq,

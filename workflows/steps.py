@@ -186,6 +186,22 @@ DURABLE_ROUTING = "durable-routing-2026-11"
 # trip fewer at intake, and at every re-route.
 
 
+def number_step(what: str, step: str, state: Any) -> None:
+    """The next step of a case or a report (`state`: its seq, updated_at and status):
+    numbered, stamped with the workflow's time, and logged (nothing personal)."""
+    state.seq += 1
+    state.updated_at = workflow.now()
+    status = state.status.value
+    workflow.logger.info(
+        "%s step %s (seq %d), status %s",
+        what,
+        step,
+        state.seq,
+        status,
+        extra={"step": step, "seq": state.seq, "status": status},
+    )
+
+
 async def run_activity(
     name: str,
     arg: Any,
@@ -273,20 +289,12 @@ class Ledger:
         intake: CaseInput | None = None,
     ) -> None:
         s = self.state
-        s.seq += 1
-        s.updated_at = workflow.now()
+        number_step("case", step.value, s)
         wanted = search_attributes_of(s)
         if self.deferred:
             self.wanted = wanted
         elif wanted != self.search_attributes:
             self._upsert(wanted)
-        workflow.logger.info(
-            "case step %s (seq %d), status %s",
-            step.value,
-            s.seq,
-            s.status.value,
-            extra={"step": step.value, "seq": s.seq, "status": s.status.value},
-        )
         record = StepRecord(
             step=step,
             seq=s.seq,
