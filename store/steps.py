@@ -9,10 +9,11 @@ closed case is never routed again, and every workflow task that routed it has co
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, Update, bindparam, delete, update
 
 from core.db import core_execute, insert_ignore, session_scope
 from core.envelope import CaseSeal, DataKeys
@@ -41,6 +42,21 @@ def _case_columns(state: CaseState, seal: CaseSeal) -> dict[str, Any]:
         "updated_at": state.updated_at,
         "closed_at": state.closed_at,
     }
+
+
+@functools.lru_cache(maxsize=4)
+def _advance_case(columns: tuple[str, ...]) -> Update:
+    """The case row brought up to a step unless it holds that step or a later one: built
+    once, its values bound at each execution. Built with `.values(**row)` at every step,
+    SQLAlchemy derived its cache key from every value: `python -m bench.steps`, three runs
+    each way, a later step 1.10-1.58 ms of CPU before, 0.47-0.78 ms after."""
+    table = Case.__table__  # type: ignore[attr-defined]
+    c = table.c
+    return (
+        update(table)
+        .where(c.id == bindparam("case_"), c.last_seq < bindparam("seq_"))
+        .values({k: bindparam(k, type_=c[k].type) for k in columns})
+    )
 
 
 def alert_duty_supervisor(
@@ -99,13 +115,11 @@ class CaseStore:
                 },
                 ["case_id", "seq"],
             )
-            table = Case.__table__  # type: ignore[attr-defined]
-            cases = table.c
+            row = _case_columns(state, seal)
             core_execute(  # a Core statement: the ORM's bulk-update machinery is not needed
                 session,
-                update(table)
-                .where(cases.id == state.case_id, cases.last_seq < record.seq)
-                .values(**_case_columns(state, seal)),
+                _advance_case(tuple(row)),
+                {**row, "case_": state.case_id, "seq_": record.seq},
             )
             for n in record.notifications:
                 insert_ignore(
