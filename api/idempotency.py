@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, HTTPException
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from core.db import insert_ignore
@@ -93,11 +93,15 @@ def claim(session: Session, key: Key, case_id: str) -> Claim:
     return Claim(first=first, answer=row.answer)
 
 
+_KEYS: Any = IdempotencyKey.__table__  # type: ignore[attr-defined]
+# Built once, its values bound at each command (not rebuilt and its cache key derived anew).
+_REMEMBER_ANSWER = (
+    update(_KEYS)
+    .where(_KEYS.c.key_digest == bindparam("digest"), _KEYS.c.answer.is_(None))
+    .values(answer=bindparam("answer", type_=_KEYS.c.answer.type))
+)
+
+
 def remember_answer(session: Session, key: Key, answer: dict[str, Any]) -> None:
     """A command's answer, kept for its retries (the first answer stays)."""
-    table: Any = IdempotencyKey.__table__  # type: ignore[attr-defined]
-    session.execute(
-        update(table)
-        .where(table.c.key_digest == key.digest, table.c.answer.is_(None))
-        .values(answer=answer)
-    )
+    session.execute(_REMEMBER_ANSWER, {"digest": key.digest, "answer": answer})

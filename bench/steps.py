@@ -1,7 +1,8 @@
-"""`python -m bench.steps [N]`: the CPU one step write costs the worker (`CaseStore.record_step`,
-the activity behind every `persist_<step>`), on a throwaway SQLite store: N cases' intake
-steps (the case, its parties and its data key created), then four later steps each. No
-Temporal, no HTTP: what the store's code costs, apart from everything around it."""
+"""`python -m bench.steps [N]`: the CPU of the writes every case makes, on a throwaway SQLite
+store. A step (`CaseStore.record_step`, the activity behind every `persist_<step>`): N
+cases' intake steps (the case, its parties and its data key created), then four later
+steps each. An audit row (`api.audit`, one per request): 5 N of them. No Temporal, no
+HTTP: what the store's code costs, apart from everything around it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
+from sqlalchemy import Engine
+
+from api.audit import _write as write_audit_row
 from cases.intake import new_case_input
 from core.crypto import Keyring
 from core.db import make_engine
@@ -72,8 +77,30 @@ def main(n: int) -> None:
 
         first = write(Step.intake, 1, True)
         later = sum(write(Step.session, seq, False) for seq in range(2, 6)) / 4
+        audit = _audit_rows(engine, [case.case_id for case, _ in cases] * 5)
         engine.dispose()
-    print(f"{n} cases: intake step {first:.2f} ms of CPU each, a later step {later:.2f} ms")
+    print(
+        f"{n} cases: intake step {first:.2f} ms of CPU each, a later step {later:.2f} ms, "
+        f"an audit row {audit:.2f} ms"
+    )
+
+
+def _audit_rows(engine: Engine, case_ids: list[str]) -> float:
+    """A mediator's accept on each case, as the API's audit middleware writes it."""
+    app = SimpleNamespace(state=SimpleNamespace(runtime=SimpleNamespace(engine=engine)))
+    route = SimpleNamespace(path="/api/v1/cases/{case_id}/accept")
+    started = time.process_time()
+    for case_id in case_ids:
+        scope = {
+            "app": app,
+            "route": route,
+            "method": "POST",
+            "path": f"/api/v1/cases/{case_id}/accept",
+            "path_params": {"case_id": case_id},
+            "state": {},
+        }
+        write_audit_row(scope, 200)
+    return (time.process_time() - started) * 1000 / len(case_ids)
 
 
 if __name__ == "__main__":

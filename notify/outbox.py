@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 from sqlmodel import Session, select
 
 from core.db import core_execute, session_scope
@@ -55,6 +55,14 @@ log = structlog.get_logger("outbox")
 MAX_ATTEMPTS = 20
 NEVER_ABANDONED = frozenset({NotificationKind.risk_alert.value})
 PARTIES = "parties"
+
+
+_NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
+_STAMP_DELIVERED = (
+    _NOTIFICATIONS.update()
+    .where(_NOTIFICATIONS.c.id == bindparam("nid"))
+    .values(sent_at=bindparam("sent_at"), next_attempt_at=None, last_error=None)
+)
 
 
 class NoRecipient(LookupError):
@@ -243,12 +251,10 @@ class Dispatcher:
         )
 
     def _delivered(self, nid: int) -> None:
-        """Stamped by one Core statement (the columns' types bind the moment), not read first."""
-        table = Notification.__table__  # type: ignore[attr-defined]
-        stamp = table.update().where(table.c.id == nid)
-        values = {"sent_at": datetime.now(UTC), "next_attempt_at": None, "last_error": None}
+        """Stamped by one Core statement built once (the columns' types bind the moment),
+        not read first."""
         with session_scope(self.engine) as session:
-            core_execute(session, stamp.values(**values))
+            core_execute(session, _STAMP_DELIVERED, {"nid": nid, "sent_at": datetime.now(UTC)})
 
     def _failed(self, nid: int, error: str, final: bool) -> None:
         with session_scope(self.engine) as session:
