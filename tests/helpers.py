@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -120,6 +121,25 @@ def notifications(engine: Engine, cid: str) -> list[Notification]:
 def case_row(engine: Engine, cid: str) -> Case | None:
     with Session(engine) as s:
         return s.get(Case, cid)
+
+
+def bare_case_row(cid: str, status: str = "in_mediation", **columns: Any) -> Case:
+    """A case row written straight into the store, as no intake made it (a mediator's load,
+    a row a migration finds): a family case from 三庙镇, nothing personal."""
+    now = datetime.now(UTC)
+    return Case(
+        id=cid,
+        case_no=cid[-30:],
+        workflow_id=f"case-{cid}",
+        status=status,
+        dispute_type="family",
+        channel="walk_in",
+        risk_level="green",
+        town="三庙镇",
+        created_at=now,
+        updated_at=now,
+        **columns,
+    )
 
 
 def routed_at(engine: Engine, cid: str) -> list[int]:

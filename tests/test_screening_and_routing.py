@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from sqlalchemy import Engine, delete
 from sqlmodel import Session
@@ -13,6 +11,7 @@ from activities.routing import RoutingActivities
 from models.case import RiskScreeningInput, RouteRequest
 from models.enums import DisputeType, RiskFlag, RiskLevel
 from models.tables import Case
+from tests.helpers import bare_case_row
 
 
 @pytest.mark.parametrize(
@@ -56,26 +55,10 @@ def _req(**kw: object) -> RouteRequest:
 
 
 def _open_cases(engine: Engine, mediator_id: str, org_id: str, n: int) -> list[str]:
-    now = datetime.now(UTC)
     ids = [f"load-{mediator_id}-{i}" for i in range(n)]
     with Session(engine) as s:
         for cid in ids:
-            s.add(
-                Case(
-                    id=cid,
-                    case_no=cid[-30:],
-                    workflow_id=f"case-{cid}",
-                    status="in_mediation",
-                    dispute_type="family",
-                    channel="walk_in",
-                    risk_level="green",
-                    town="三庙镇",
-                    org_id=org_id,
-                    mediator_id=mediator_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            s.add(bare_case_row(cid, org_id=org_id, mediator_id=mediator_id))
         s.commit()
     return ids
 

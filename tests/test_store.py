@@ -24,6 +24,7 @@ from models.tables import (
 from store.migrate import alembic_config, downgrade, upgrade
 from store.principals import hash_token
 from store.seed import ORGS, seed
+from tests.helpers import bare_case_row
 
 TABLES = {
     "organizations",
@@ -78,20 +79,7 @@ def test_migration_0013_forgets_the_routing_answers_of_closed_cases_only(db_url:
     try:
         with Session(eng) as s:
             for cid, status in (("mig-closed", "closed"), ("mig-open", "in_mediation")):
-                s.add(
-                    Case(
-                        id=cid,
-                        case_no=cid,
-                        workflow_id=f"case-{cid}",
-                        status=status,
-                        dispute_type="family",
-                        channel="walk_in",
-                        risk_level="green",
-                        town="三庙镇",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                s.add(bare_case_row(cid, status))
                 s.add(RouteDecisionRow(case_id=cid, seq=2, decision={}, created_at=now))
             s.commit()
         upgrade(db_url)
