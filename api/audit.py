@@ -56,13 +56,14 @@ class AuditMiddleware:
         async def audited(message: Message) -> None:
             if message["type"] == "http.response.start":
                 # Written before the answer leaves: no answer without its audit row.
-                await asyncio.to_thread(_write, scope, message["status"])
+                await asyncio.to_thread(write_row, scope, message["status"])
             await send(message)
 
         await self.app(scope, receive, audited)
 
 
-def _write(scope: Scope, status: int) -> None:
+def write_row(scope: Scope, status: int) -> None:
+    """The request's audit row, in a transaction of its own (the middleware's, on a thread)."""
     template = getattr(scope.get("route"), "path", "(no route)")
     principal = scope.get("state", {}).get("principal")
     case_id = str(scope.get("path_params", {}).get("case_id", ""))[:64] or None

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import Engine
 
-from api.audit import _write as write_audit_row
+from api.audit import write_row as write_audit_row
 from cases.intake import new_case_input
 from core.crypto import Keyring
 from core.db import make_engine

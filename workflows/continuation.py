@@ -38,7 +38,9 @@ class Continuation:
     risk_watch: asyncio.Task[None] | None
     background: list[asyncio.Task[None]]
 
-    if TYPE_CHECKING:  # the workflow's own and the judicial window's (earlier in its MRO)
+    # The workflow's own and JudicialWindow's: declared for the type checker only, since a
+    # stub here would shadow JudicialWindow's, which comes after this mixin in the MRO.
+    if TYPE_CHECKING:
 
         async def _watch_risk_ack(self) -> None: ...
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
@@ -31,17 +32,18 @@ JUDICIAL_AFTER_CLOSURE = "judicial-after-closure-2026-11"
 
 class JudicialWindow:
     """The window's timer and the wait after closure; the workflow class provides the
-    state, the lock, the ledger and continue-as-new."""
+    state, the lock and the ledger, and Continuation (workflows/continuation.py)
+    continue-as-new."""
 
     state: CaseState
     lock: asyncio.Lock
     ledger: Ledger
 
-    def _time_to_continue(self) -> bool:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # Continuation's, before this mixin in the workflow's MRO
 
-    async def _continue_as_new(self) -> None:
-        raise NotImplementedError
+        def _time_to_continue(self) -> bool: ...
+
+        async def _continue_as_new(self) -> None: ...
 
     async def _close_judicial_window(self, agreement: Agreement) -> None:
         """R8: the 30-day window is a timer, so the live state stops offering it on time."""
