@@ -48,7 +48,7 @@ def _summary(report: dict[str, Any]) -> Table:
 
 
 def _routes(report: dict[str, Any]) -> Table:
-    t = Table(title="Latency per route, ms (p50 / p99)")
+    t = Table(title="Latency per route, ms (p50 / p99; how many over issue 11's p99 target)")
     t.add_column("route")
     modes = report["modes"]
     for name in modes:
@@ -57,9 +57,14 @@ def _routes(report: dict[str, Any]) -> Table:
         cells = []
         for m in modes.values():
             s = m["case"] if route == "case" else m["routes"].get(route)
-            cells.append(f"{s['p50_ms']:.0f} / {s['p99_ms']:.0f}  (n={s['n']})" if s else "-")
+            cells.append(_latency(s) if s else "-")
         t.add_row(route if route != "case" else "whole case", *cells)
     return t
+
+
+def _latency(s: dict[str, Any]) -> str:
+    over = f", {s['over_budget']} > {s['budget_ms']}" if "budget_ms" in s else ""
+    return f"{s['p50_ms']:.0f} / {s['p99_ms']:.0f}  (n={s['n']}{over})"
 
 
 def _cpu(report: dict[str, Any]) -> Table:
