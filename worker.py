@@ -28,7 +28,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import workflows
 from activities import all_activities, risk
-from core.db import make_engine
+from core.db import checkpointing, make_engine
 from core.envelope import DataKeys
 from core.logging import configure_logging
 from core.memory import limit_arenas, settle_heap, trim_every
@@ -152,7 +152,7 @@ async def run_worker(settings: Settings) -> None:
             dispatcher = Dispatcher(engine, keys, sender)
             outbox = asyncio.create_task(dispatcher.run(stop))
         trimming = asyncio.create_task(trim_every(10.0, stop))
-        async with worker:
+        async with worker, checkpointing(engine):
             await stop.wait()
             log.info("worker stopping")
         await trimming

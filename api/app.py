@@ -23,7 +23,7 @@ from api.routes import (
     roster,
     stats,
 )
-from core.db import make_engine
+from core.db import checkpointing, make_engine
 from core.envelope import DataKeys
 from core.settings import Settings, get_settings
 from core.temporal import connect, free_loopback_port, keys_of, metrics_url
@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             policy=load_policy(settings.policy_file),
             sdk_metrics_url=metrics_url(bind) if bind else None,
         )
-        yield
+        async with checkpointing(engine):
+            yield
         engine.dispose()
 
     app = FastAPI(

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import Engine, bindparam, event, literal_column, make_url
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
+
+# SQLite appends each commit to its write-ahead log; copying the log back into the database
+# file (a checkpoint, with an fsync) is done by default by the commit that takes the log
+# past 1,000 pages, and that commit waits for it: 15-25 ms here, about one step write in a
+# hundred (python -m bench.steps), and whichever request or step commits then waits. The
+# worker and the API checkpoint in the background instead (`checkpointing`); a commit still
+# checkpoints past this many pages (40 MB), should no process be doing so.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 def make_engine(url: str) -> Engine:
@@ -27,10 +38,46 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def checkpoint(engine: Engine) -> tuple[int, int, int]:
+    """Copy what SQLite's write-ahead log holds back into the database file, as far as no
+    reader still needs it (PASSIVE: no writer or reader waits for it). Returns SQLite's
+    (busy, pages in the log, pages copied)."""
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+@asynccontextmanager
+async def checkpointing(engine: Engine, every: float = 1.0) -> AsyncIterator[None]:
+    """While the block runs, checkpoint the SQLite store every `every` seconds, on a thread
+    (sqlite3 lets go of the GIL meanwhile); nothing for other databases."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    task = asyncio.create_task(_checkpoint_every(engine, every))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+async def _checkpoint_every(engine: Engine, every: float) -> None:
+    log = structlog.get_logger("db")
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(checkpoint, engine)
+        except OperationalError as exc:  # another process's checkpoint, a locked file: next time
+            log.debug("checkpoint skipped", error=type(exc).__name__)
 
 
 @contextmanager

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, delete, func, inspect, text
 from sqlmodel import Session, col, select
 
-from core.db import make_engine
+from core.db import checkpointing, make_engine
 from models.enums import OrgKind
 from models.tables import (
     LIST_FILTERS,
@@ -187,3 +189,25 @@ def test_principals_cli_prints_only_the_token_and_stores_its_hash(
     # A mediator principal names its mediator: without one it would read every party's
     # data in its organisation.
     assert bad.returncode == 2 and bad.stdout == "" and "--mediator" in bad.stderr
+
+
+async def test_sqlite_commits_leave_the_log_to_the_background_checkpointer(tmp_path: Path) -> None:
+    """A commit does not copy the write-ahead log back into the database file (SQLite's
+    default does, in the commit past 1,000 pages, and that request waits for it); the
+    worker's and the API's checkpointer does, in the background."""
+    file = tmp_path / "wal.db"
+    engine = make_engine(f"sqlite:///{file}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE blobs (b BLOB)")
+    before = file.stat().st_size
+    for _ in range(30):  # 6 MB: past the 1,000 pages (4 MB) of SQLite's default
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO blobs VALUES (randomblob(200000))")
+    assert file.stat().st_size == before  # all of it still in the log
+    async with checkpointing(engine, every=0.05):
+        for _ in range(100):
+            if file.stat().st_size > 6_000_000:
+                break
+            await asyncio.sleep(0.05)
+    assert file.stat().st_size > 6_000_000
+    engine.dispose()
