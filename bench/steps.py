@@ -1,7 +1,9 @@
 """`python -m bench.steps [N]`: the CPU of the writes every case makes, on a throwaway SQLite
 store. A step (`CaseStore.record_step`, the activity behind every `persist_<step>`): N
 cases' intake steps (the case, its parties and its data key created), then four later
-steps each. An audit row (`api.audit`, one per request): 5 N of them. No Temporal, no
+steps each. An audit row (`api.audit`, one per request): 5 N of them. The outbox
+(`notify.outbox.Dispatcher`, in the worker): a notice to the parties and one to the duty
+supervisor for each case, delivered to a gateway that takes them all. No Temporal, no
 HTTP: what the store's code costs, apart from everything around it.
 
 Then the later steps' wall time (p50, p99, how many took over 5 ms), written as the worker
@@ -11,6 +13,7 @@ and the API write (the write-ahead log checkpointed in the background,
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import sys
 import tempfile
@@ -30,9 +33,19 @@ from cases.intake import new_case_input
 from core.crypto import Keyring
 from core.db import make_engine
 from core.envelope import DataKeys
-from models.case import SYSTEM, IntakeRequest, PartyIn, Step, StepRecord
-from models.enums import Channel, DisputeType, PartyRole
+from models.case import (
+    SYSTEM,
+    CaseInput,
+    CaseState,
+    IntakeRequest,
+    NotificationDraft,
+    PartyIn,
+    Step,
+    StepRecord,
+)
+from models.enums import Channel, DisputeType, NotificationKind, PartyRole
 from models.policy import Policy
+from notify.outbox import Dispatcher
 from store.migrate import upgrade
 from store.seed import seed
 from store.steps import CaseStore
@@ -73,12 +86,57 @@ def _store(autocheckpoint: int | None = None) -> Iterator[tuple[Engine, CaseStor
         engine.dispose()
 
 
-def _steps(store: CaseStore, n: int) -> Iterator[tuple[float, float]]:
-    """N intake steps, then four later steps each: (CPU, wall) of each write, ms."""
+class _Gateway:
+    """Takes every message."""
+
+    async def send(self, message: dict[str, Any]) -> None:
+        return None
+
+
+async def _deliver_all(dispatcher: Dispatcher) -> int:
+    sent = 0
+    while delivered := await dispatcher.run_once():
+        sent += delivered
+    return sent
+
+
+def _outbox(store: CaseStore, cases: list[tuple[CaseInput, CaseState]]) -> float:
+    """A step per case with a notice to the parties (one message each) and one to the duty
+    supervisor, then the outbox delivered: ms of CPU per notification."""
+    for _, state in cases:
+        state.seq += 1
+        notices = [
+            NotificationDraft(kind=NotificationKind.closure, audience="parties"),
+            NotificationDraft(kind=NotificationKind.supervisor_alert, audience="duty_supervisor"),
+        ]
+        store.record_step(
+            StepRecord(
+                step=Step.closure,
+                seq=state.seq,
+                occurred_at=datetime.now(UTC),
+                actor=SYSTEM,
+                state=state,
+                notifications=notices,
+            )
+        )
+    dispatcher = Dispatcher(store.engine, store.keys, _Gateway())
+    started = time.process_time()
+    sent = asyncio.run(_deliver_all(dispatcher))
+    return (time.process_time() - started) * 1000 / sent
+
+
+def _cases(n: int) -> list[tuple[CaseInput, CaseState]]:
     cases = []
     for _ in range(n):
         case = new_case_input(_intake(), Policy(), idempotency_key=str(uuid.uuid4()))
         cases.append((case, initial_state(case, f"case-{case.case_id}", datetime.now(UTC))))
+    return cases
+
+
+def _steps(
+    store: CaseStore, cases: list[tuple[CaseInput, CaseState]]
+) -> Iterator[tuple[float, float]]:
+    """An intake step each, then four later steps each: (CPU, wall) of each write, ms."""
     for seq in range(1, 6):
         for case, state in cases:
             state.seq = seq
@@ -102,16 +160,19 @@ def _p(values: list[float], q: float) -> float:
 
 def main(n: int) -> None:
     with _store() as (engine, store):
-        timed = list(_steps(store, n))
+        cases = _cases(n)
+        timed = list(_steps(store, cases))
         audit = _audit_rows(engine, [f"case-{i}" for i in range(n)] * 5)
+        outbox = _outbox(store, cases)
     first = statistics.fmean(cpu for cpu, _ in timed[:n])
     later = [wall for _, wall in timed[n:]]
     print(
         f"{n} cases: intake step {first:.2f} ms of CPU each, a later step "
-        f"{statistics.fmean(cpu for cpu, _ in timed[n:]):.2f} ms, an audit row {audit:.2f} ms"
+        f"{statistics.fmean(cpu for cpu, _ in timed[n:]):.2f} ms, an audit row {audit:.2f} ms, "
+        f"a notification through the outbox {outbox:.2f} ms"
     )
     with _store(autocheckpoint=1000) as (_, store):
-        default = [wall for _, wall in list(_steps(store, n))[n:]]
+        default = [wall for _, wall in list(_steps(store, _cases(n)))[n:]]
     print(f"a later step's wall time: {_tail(later)} with the log checkpointed apart;")
     print(f"{_tail(default)} with SQLite's default (a commit checkpoints it every 1,000 pages)")
 

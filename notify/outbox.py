@@ -3,10 +3,12 @@ into the case store; a dispatcher in each worker process sends them through an a
 (notify/senders.py) and stamps `sent_at`.
 
 At least once, and never silently lost:
-- A round claims a batch under a claim token; each message is leased again, for itself,
-  just before it is sent, and only while the token still holds it. A dispatcher that dies
-  leaves its rows to another once the lease runs out; a slow gateway never lets a second
-  dispatcher send a message the first is still sending (the lease outlasts one send).
+- A round claims a batch under a claim token and one lease. Each message goes out under a
+  lease with room left for its send (the sender's timeout, and half a lease at least): the
+  round's own while it has that room, else one renewed for the message alone, and only
+  while the token still holds it. A dispatcher that dies leaves its rows to another once
+  the lease runs out; a slow gateway never lets a second dispatcher send a message the
+  first is still sending.
 - Each message stands alone: one that cannot be built (its ciphertext will not open) or
   sent fails by itself, not its batch.
 - A 4xx from the gateway is final; a 5xx or a network error is retried with backoff, up to
@@ -21,7 +23,7 @@ mediator, and the notification's detail; the recipients from the parties (their 
 opened with the keyring) or from the roster's contacts (store/roster.py). A notification
 to the parties becomes one message per party, each carrying that party's phone alone; any
 other audience is one message to its contact. A notification is delivered when all its
-messages are; the lease is renewed before each.
+messages are.
 
 Every message carries its `dedupe_key` (also as the `Idempotency-Key` header), so the
 gateway can drop the rare repeat: the notification's own key, with `#<position>` for each
@@ -92,6 +94,8 @@ class Dispatcher:
         self.engine, self.keys, self.sender = engine, keys, sender
         self.batch, self.lease, self.retry_after = batch, lease, retry_after
         self.max_attempts = max_attempts
+        # What a lease must have left for a send to go out under it.
+        self.room = max(lease / 2, timedelta(seconds=timeout or 0))
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         while not stop.is_set():
@@ -110,16 +114,18 @@ class Dispatcher:
         """Claim one batch and try each message once; returns how many were delivered."""
         token = uuid.uuid4().hex
         delivered = 0
-        for nid in await asyncio.to_thread(self._claim, token):
+        ids, leased_until = await asyncio.to_thread(self._claim, token)
+        for nid in ids:
             try:
-                messages = await asyncio.to_thread(self._take, nid, token)
+                taken = await asyncio.to_thread(self._take, nid, token, leased_until)
             except Exception as exc:  # e.g. a phone number that no key opens, no contact
                 await asyncio.to_thread(self._failed, nid, type(exc).__name__, True)
                 continue
-            if messages is None:  # another dispatcher holds it now
+            if taken is None:  # another dispatcher holds it now
                 continue
+            until, messages = taken
             try:
-                if not await self._send_all(nid, token, messages):
+                if not await self._send_all(nid, token, messages, until):
                     continue  # the lease ran out mid-way: whoever holds it now goes on
             except Undeliverable as exc:
                 await asyncio.to_thread(self._failed, nid, str(exc) or "refused", True)
@@ -130,18 +136,27 @@ class Dispatcher:
                 delivered += 1
         return delivered
 
-    async def _send_all(self, nid: int, token: str, messages: list[dict[str, Any]]) -> bool:
-        """Send a notification's messages in turn, each under a lease of its own (the first
-        was renewed by `_take`); False when the lease was lost before one of them."""
+    async def _send_all(
+        self, nid: int, token: str, messages: list[dict[str, Any]], until: datetime
+    ) -> bool:
+        """Send a notification's messages in turn, each under a lease with room for it
+        (`_take` saw to the first); False when the lease was lost before one of them."""
         for i, message in enumerate(messages):
-            if i and not await asyncio.to_thread(self._renew, nid, token):
-                return False
+            if i and not self._has_room(until):
+                renewed = await asyncio.to_thread(self._renew, nid, token)
+                if renewed is None:
+                    return False
+                until = renewed
             await self.sender.send(message)
         return True
 
+    def _has_room(self, leased_until: datetime) -> bool:
+        return leased_until - datetime.now(UTC) >= self.room
+
     # --- the store -------------------------------------------------------------------------
 
-    def _claim(self, token: str) -> list[int]:
+    def _claim(self, token: str) -> tuple[list[int], datetime]:
+        """This round's rows, and when their lease ends."""
         now = datetime.now(UTC)
         lock = " FOR UPDATE SKIP LOCKED" if self.engine.dialect.name == "postgresql" else ""
         claim = text(
@@ -151,31 +166,39 @@ class Dispatcher:
             "AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
             f"ORDER BY id LIMIT :n{lock}) RETURNING id"
         )
-        params = {"lease": now + self.lease, "token": token, "now": now, "n": self.batch}
+        until = now + self.lease
+        params = {"lease": until, "token": token, "now": now, "n": self.batch}
         with session_scope(self.engine) as session:  # the claim commits on its own
-            return sorted(row[0] for row in session.execute(claim, params))
+            return sorted(row[0] for row in session.execute(claim, params)), until
 
-    def _renew(self, nid: int, token: str) -> bool:
-        """Lease this one notification afresh, if the round's token still holds it."""
+    def _renew(self, nid: int, token: str) -> datetime | None:
+        """Lease this one notification afresh, if the round's token still holds it: when the
+        new lease ends, or None."""
         now = datetime.now(UTC)
         renew = text(
             "UPDATE notifications SET next_attempt_at = :lease WHERE id = :id "
             "AND claimed_by = :token AND sent_at IS NULL AND dead_at IS NULL "
             "AND next_attempt_at > :now RETURNING id"
         )
-        params = {"lease": now + self.lease, "id": nid, "token": token, "now": now}
+        until = now + self.lease
+        params = {"lease": until, "id": nid, "token": token, "now": now}
         with session_scope(self.engine) as session:
-            return session.execute(renew, params).first() is not None
+            renewed = session.execute(renew, params).first() is not None
+        return until if renewed else None
 
-    def _take(self, nid: int, token: str) -> list[dict[str, Any]] | None:
-        """Lease this one notification afresh and build its messages; None when another
-        dispatcher holds it now. The lease commits first: building the messages (the
-        parties' phones opened, the text rendered) is no part of a write."""
-        if not self._renew(nid, token):
+    def _take(
+        self, nid: int, token: str, leased_until: datetime
+    ) -> tuple[datetime, list[dict[str, Any]]] | None:
+        """The lease its first message goes out under (the round's, while that has room for
+        a send, else renewed) and its messages; None when another dispatcher holds it now.
+        A renewal commits first: building the messages (the parties' phones opened, the
+        text rendered) is no part of a write."""
+        until = leased_until if self._has_room(leased_until) else self._renew(nid, token)
+        if until is None:
             return None
         with session_scope(self.engine) as session:
             n = session.get(Notification, nid)
-            return None if n is None else self._messages(session, n)
+            return None if n is None else (until, self._messages(session, n))
 
     def _messages(self, session: Session, n: Notification) -> list[dict[str, Any]]:
         """One message per recipient, with the text rendered from the store as it is now."""

@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI, Request, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 from temporalio.client import Client
 
@@ -131,6 +132,24 @@ async def drain(engine: Engine, cid: str, *dispatchers: Dispatcher) -> None:
     raise AssertionError("the outbox did not drain")
 
 
+@contextmanager
+def renewals(engine: Engine) -> Iterator[list[str]]:
+    """The statements that lease one notification afresh, as the dispatchers send them."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE notifications SET next_attempt_at =") and (
+            "claimed_by" in statement
+        ):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 async def test_every_notification_is_delivered_once_and_a_failed_send_is_retried(
     client: Client, task_queue: str, engine: Engine, fast_policy: Policy, gateway: Gateway
 ) -> None:
@@ -139,7 +158,11 @@ async def test_every_notification_is_delivered_once_and_a_failed_send_is_retried
     assert {"assignment", "closure"} <= {n.kind for n in rows}
     down = iter([503])  # the gateway is down for the first message
     gateway.answer = lambda _: next(down, 200)
-    await drain(engine, cid, dispatcher(engine, gateway))
+    with renewals(engine) as renewed:
+        await drain(engine, cid, dispatcher(engine, gateway))
+    # Every message went out inside its round's lease (a minute): no row was leased again,
+    # one write fewer for each.
+    assert renewed == []
 
     rows = notifications(engine, cid)
     assert all(n.sent_at is not None and n.last_error is None for n in rows)
@@ -235,8 +258,10 @@ async def test_two_dispatchers_never_deliver_a_message_twice_through_a_slow_gate
     gateway.delay = 0.3
     kw = {"lease": timedelta(seconds=1), "timeout": 0.8, "batch": 20}
     one, two = dispatcher(engine, gateway, **kw), dispatcher(engine, gateway, **kw)
-    for cid in cids:
-        await drain(engine, cid, one, two)
+    with renewals(engine) as renewed:
+        for cid in cids:
+            await drain(engine, cid, one, two)
+    assert renewed  # the later messages of a round went out under leases of their own
     for cid in cids:
         keys = message_keys(notifications(engine, cid))
         assert gateway.delivered(cid) == Counter({k: 1 for k in keys})
