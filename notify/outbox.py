@@ -40,10 +40,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Engine, Row, bindparam, text
 from sqlmodel import Session, select
 
-from core.db import core_execute, session_scope
+from core.db import core_execute, read_row, session_scope
 from core.envelope import TOMBSTONE, DataKeys
 from models.enums import NotificationKind
 from models.tables import Case, Mediator, Notification, Organization, Report
@@ -197,12 +197,13 @@ class Dispatcher:
         if until is None:
             return None
         with session_scope(self.engine) as session:
-            n = session.get(Notification, nid)
+            n = read_row(session, Notification, nid)
             return None if n is None else (until, self._messages(session, n))
 
-    def _messages(self, session: Session, n: Notification) -> list[dict[str, Any]]:
-        """One message per recipient, with the text rendered from the store as it is now."""
-        case = session.get(Case, n.case_id)
+    def _messages(self, session: Session, n: Row[Any]) -> list[dict[str, Any]]:
+        """One message per recipient, with the text rendered from the store as it is now
+        (`n`: the notification's row)."""
+        case = read_row(session, Case, n.case_id)
         if case is not None:
             context = self._context(session, n, case)
         elif (report := self._report(session, n)) is not None:
@@ -243,23 +244,23 @@ class Dispatcher:
         return [{"dedupe_key": n.dedupe_key, "recipient": recipient, **common}]
 
     @staticmethod
-    def _report(session: Session, n: Notification) -> Report | None:
+    def _report(session: Session, n: Row[Any]) -> Report | None:
         """A public report's emergency alert (R13) is keyed by the report's workflow id."""
         return session.exec(select(Report).where(Report.workflow_id == n.case_id)).first()
 
     @staticmethod
-    def _context(session: Session, n: Notification, case: Case) -> NoticeContext:
+    def _context(session: Session, n: Row[Any], case: Row[Any]) -> NoticeContext:
         """A notice to a mediator or an organisation names them (the case may have moved on
         since it was written); any other names the case's current assignment."""
         org_id, mediator_id = case.org_id, case.mediator_id
         if n.audience.startswith("mediator:"):
-            mediator = session.get(Mediator, n.audience.removeprefix("mediator:"))
+            mediator = read_row(session, Mediator, n.audience.removeprefix("mediator:"))
             org_id = mediator.org_id if mediator else org_id
             mediator_id = mediator.id if mediator else None
         elif n.audience.startswith("org:"):
             org_id, mediator_id = n.audience.removeprefix("org:"), None
-        org = session.get(Organization, org_id) if org_id else None
-        mediator = session.get(Mediator, mediator_id) if mediator_id else None
+        org = read_row(session, Organization, org_id) if org_id else None
+        mediator = read_row(session, Mediator, mediator_id) if mediator_id else None
         return NoticeContext(
             case_no=case.case_no,
             dispute_type=case.dispute_type,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, func
 from sqlmodel import Session, col, select
 
+from core.db import read_row
 from models.case import Assignment
 from models.enums import DUTY_SUPERVISOR, POLICE_LIAISON, CaseStatus
 from models.tables import ApiPrincipal, Case, Contact, Mediator, Organization
@@ -41,15 +42,15 @@ def resolve_assignment(session: Session, org_id: str, mediator_id: str | None) -
     return Assignment(org_id=org.id, org_name=org.name, mediator_id=mediator_id, mediator_name=name)
 
 
-def contact_for(session: Session, audience: str) -> Contact | None:
+def contact_for(session: Session, audience: str) -> Row[Any] | None:
     """The roster's contact for a non-party audience (`police_liaison`, `duty_supervisor`,
     `supervisors`, `org:<id>`, `mediator:<id>`); a mediator without a number of their own is
     reached through their organisation's. None when the roster has no one."""
-    contact = session.get(Contact, audience)
+    contact = read_row(session, Contact, audience)
     if contact is None and audience.startswith("mediator:"):
-        mediator = session.get(Mediator, audience.removeprefix("mediator:"))
+        mediator = read_row(session, Mediator, audience.removeprefix("mediator:"))
         if mediator is not None:
-            return session.get(Contact, f"org:{mediator.org_id}")
+            return read_row(session, Contact, f"org:{mediator.org_id}")
     return contact
 
 
