@@ -78,6 +78,8 @@ async def _checkpoint_every(engine: Engine, every: float) -> None:
             await asyncio.to_thread(checkpoint, engine)
         except OperationalError as exc:  # another process's checkpoint, a locked file: next time
             log.debug("checkpoint skipped", error=type(exc).__name__)
+        except Exception as exc:  # the store away for a moment: keep going, and say so
+            log.warning("checkpoint failed", error=type(exc).__name__)
 
 
 @contextmanager
