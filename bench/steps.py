@@ -122,6 +122,7 @@ def _outbox(store: CaseStore, cases: list[tuple[CaseInput, CaseState]]) -> float
     dispatcher = Dispatcher(store.engine, store.keys, _Gateway())
     started = time.process_time()
     sent = asyncio.run(_deliver_all(dispatcher))
+    assert sent == 2 * len(cases), f"{sent} of {2 * len(cases)} notifications delivered"
     return (time.process_time() - started) * 1000 / sent
 
 
@@ -162,7 +163,7 @@ def main(n: int) -> None:
     with _store() as (engine, store):
         cases = _cases(n)
         timed = list(_steps(store, cases))
-        audit = _audit_rows(engine, [f"case-{i}" for i in range(n)] * 5)
+        audit = _audit_rows(engine, [case.case_id for case, _ in cases] * 5)
         outbox = _outbox(store, cases)
     first = statistics.fmean(cpu for cpu, _ in timed[:n])
     later = [wall for _, wall in timed[n:]]
