@@ -39,6 +39,7 @@ class HistoryEntry(BaseModel):
     actor_id: str | None = None
     actor_role: str | None = None
     step: str | None = None  # for kind == "step": the timeline row's kind
+    seq: int | None = None  # for kind == "step": the timeline row's number
     run: int = 1  # which run of the workflow (a case that continued as new has several)
     # What happened as a code (with `step`), for readers in other languages (the console):
     # started | continued | completed | terminated | continued_as_new | ended | command |
@@ -217,7 +218,24 @@ async def summarise(
         ):
             what = E.Name(t).removeprefix("EVENT_TYPE_").lower().replace("_", " ")
             add(ev, "workflow", what, code="ended")
-    return entries
+    return steps_in_order(entries)
+
+
+def steps_in_order(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """Steps written side by side (a visit and the closure it brings) are recorded in
+    history as their writes finished, in either order; each run of steps in a row is told
+    in the order they were numbered, as the timeline has them."""
+    told: list[HistoryEntry] = []
+    steps: list[HistoryEntry] = []
+    for e in [*entries, None]:
+        if e is not None and e.kind == "step":
+            steps.append(e)
+            continue
+        told += sorted(steps, key=lambda s: s.seq or 0)
+        steps = []
+        if e is not None:
+            told.append(e)
+    return told
 
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
@@ -254,6 +272,7 @@ def _add_step(ev: HistoryEvent, add: Any, receipt: StepReceipt) -> None:
         _receipt_text(receipt),
         at=receipt.occurred_at,
         step=receipt.step.value,
+        seq=receipt.seq,
         code="step",
         actor_id=receipt.actor.principal_id,
         actor_role=receipt.actor.role,

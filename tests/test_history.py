@@ -7,13 +7,14 @@ import asyncio
 import json
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHistory
 
+from cases.history import HistoryEntry, steps_in_order
 from cases.intake import workflow_id_for
 from models.commands import Action, ConsentBody, ReasonBody
 from models.enums import CaseStatus, DisputeType
@@ -61,6 +62,25 @@ def cli_env(client: Client, db_url: str) -> dict[str, str]:
     }
 
 
+def test_steps_written_side_by_side_are_told_in_the_order_they_were_numbered() -> None:
+    """The visit and the closure it brings are written at once; history records them as
+    their writes finish, the closure first as often as not (CI, PostgreSQL)."""
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def entry(event_id: int, kind: str, seq: int | None = None) -> HistoryEntry:
+        return HistoryEntry(event_id=event_id, at=at, kind=kind, what=kind, seq=seq)
+
+    recorded = [
+        entry(38, "command"),
+        entry(40, "step", seq=9),
+        entry(41, "step", seq=8),
+        entry(43, "timer"),
+        entry(50, "step", seq=10),
+    ]
+    told = [(e.kind, e.seq) for e in steps_in_order(recorded)]
+    assert told == [("command", None), ("step", 8), ("step", 9), ("timer", None), ("step", 10)]
+
+
 async def test_closed_case_history_tells_every_step_with_time_and_actor(
     http: httpx.AsyncClient,
     tokens: dict[str, str],
@@ -76,6 +96,7 @@ async def test_closed_case_history_tells_every_step_with_time_and_actor(
     rows = events(engine, cid)
     # Every transition, in order, with the timeline row's time and actor.
     assert [e["step"] for e in steps] == [row.kind for row in rows]
+    assert [e["seq"] for e in steps] == [row.seq for row in rows]
     assert [e["actor_id"] for e in steps] == [row.actor_id for row in rows]
     for e, row in zip(steps, rows, strict=True):
         assert datetime.fromisoformat(e["at"]) == row.occurred_at
