@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from api.audit import write_row as write_audit_row
+from bench.stats import percentile
 from cases.intake import new_case_input
 from core.crypto import Keyring
 from core.db import make_engine
@@ -155,10 +156,6 @@ def _steps(
             yield (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
 
 
-def _p(values: list[float], q: float) -> float:
-    return sorted(values)[min(len(values) - 1, int(len(values) * q))]
-
-
 def main(n: int) -> None:
     with _store() as (engine, store):
         cases = _cases(n)
@@ -181,7 +178,7 @@ def main(n: int) -> None:
 def _tail(walls: list[float]) -> str:
     over = sum(w > 5 for w in walls)
     return (
-        f"p50 {_p(walls, 0.5):.1f} ms, p99 {_p(walls, 0.99):.1f} ms, "
+        f"p50 {percentile(walls, 50):.1f} ms, p99 {percentile(walls, 99):.1f} ms, "
         f"{over} of {len(walls)} over 5 ms"
     )
 

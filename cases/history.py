@@ -12,6 +12,7 @@ import base64
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -226,15 +227,9 @@ def steps_in_order(entries: list[HistoryEntry]) -> list[HistoryEntry]:
     history as their writes finished, in either order; each run of steps in a row is told
     in the order they were numbered, as the timeline has them."""
     told: list[HistoryEntry] = []
-    steps: list[HistoryEntry] = []
-    for e in [*entries, None]:
-        if e is not None and e.kind == "step":
-            steps.append(e)
-            continue
-        told += sorted(steps, key=lambda s: s.seq or 0)
-        steps = []
-        if e is not None:
-            told.append(e)
+    for are_steps, group in groupby(entries, key=lambda e: e.kind == "step"):
+        run = list(group)
+        told += sorted(run, key=lambda e: e.seq or 0) if are_steps else run
     return told
 
 

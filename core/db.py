@@ -45,13 +45,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def checkpoint(engine: Engine) -> tuple[int, int, int]:
+def checkpoint(engine: Engine) -> None:
     """Copy what SQLite's write-ahead log holds back into the database file, as far as no
-    reader still needs it (PASSIVE: no writer or reader waits for it). Returns SQLite's
-    (busy, pages in the log, pages copied)."""
+    reader still needs it (PASSIVE: no writer or reader waits for it)."""
     with engine.connect() as conn:
-        row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
-    return int(row[0]), int(row[1]), int(row[2])
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 @asynccontextmanager
