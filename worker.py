@@ -23,7 +23,7 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import workflows
@@ -32,6 +32,7 @@ from core.db import checkpointing, make_engine
 from core.envelope import DataKeys
 from core.logging import configure_logging
 from core.memory import limit_arenas, settle_heap, trim_every
+from core.runner import ReleasingWorkflowRunner
 from core.settings import Settings, get_settings
 from core.temporal import connect, exit_without_finalizing
 from notify.outbox import Dispatcher
@@ -57,12 +58,13 @@ def build_worker(
     every case and re-enters itself for every payload: a third of the worker's CPU per case
     (make bench: 117 → 79 ms). Off in production by default (MEDIATION_WORKFLOW_SANDBOX);
     the suite runs every workflow test both ways (tests/conftest.py), so a nondeterministic
-    call in workflows/ still fails the build."""
+    call in workflows/ still fails the build. Unsandboxed, the runner lets go of the protobuf
+    messages a cached case is done with (core/runner.py)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
+        workflow_runner=SandboxedWorkflowRunner() if sandboxed else ReleasingWorkflowRunner(),
         activities=all_activities(engine, keys),
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
