@@ -1,6 +1,7 @@
-"""The worker's workflow runner lets go of the protobuf messages a cached case is done with
-(core/runner.py), and the case goes on as before: what keeps 1,000 open cases' worth of
-arenas out of the worker's memory, checked against the SDK's own names."""
+"""The worker's workflow runner lets go of the protobuf messages a cached case is done with,
+and of an evicted case at once (core/runner.py), and the cases go on as before: what keeps
+1,000 open cases' worth of arenas and evicted runs out of the worker's memory, checked
+against the SDK's own names."""
 
 from __future__ import annotations
 
@@ -54,3 +55,20 @@ async def test_a_cached_case_keeps_no_message_it_is_done_with_and_goes_on(
         assert state.status is CaseStatus.in_mediation
         assert await cached_instance(worker, handle) is instance
         assert holds_nothing_sent(instance)
+
+
+async def test_an_evicted_case_is_let_go_at_once_and_goes_on_when_it_is_needed(
+    client: Client, engine: Engine, activity_executor: ThreadPoolExecutor, fast_policy: Policy
+) -> None:
+    queue = f"runner-{uuid.uuid4().hex[:12]}"
+    worker = build_worker(client, engine, TEST_DATA_KEYS, queue, activity_executor, 1)
+    async with worker:
+        first = await open_case(client, queue, intake(), fast_policy)
+        evicted = await cached_instance(worker, first)
+        assert vars(evicted._object)  # the case, alive in the cache
+
+        await open_case(client, queue, intake(), fast_policy)  # takes the only place
+
+        assert evicted._primary_task is None and not vars(evicted._object)
+        state = await accept_assigned(first)  # brought back from its history
+        assert state.status is CaseStatus.in_mediation
