@@ -7,7 +7,7 @@ workflow instance keeps, for the life of the run, a few small parts of the messa
 worked with: the last completion it sent (the commands of the last workflow task, their
 payloads both encoded and not), two fields of the last activation, and the start's
 headers and last-completion result. Each keeps its whole arena alive. With the cache full
-of cases waiting for someone to act, that is about 22 KB a case: make bench's 1,000 open
+of cases waiting for someone to act, that is about 20 KB a case: make bench's 1,000 open
 cases held 286-294 MB of worker RSS with them (six runs), 270-274 MB without (three).
 
 `ReleasingWorkflowRunner` gives the instance its own copies of those parts, and swaps the

@@ -36,7 +36,6 @@ def holds_nothing_sent(instance: Any) -> bool:
         not instance._current_completion.ListFields()
         and type(instance._current_internal_flags) is list
         and type(instance._workflow_input.headers) is dict
-        and type(instance._last_completion_result).__name__ == "Payloads"
     )
 
 
