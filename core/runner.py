@@ -37,7 +37,7 @@ from temporalio.worker._workflow_instance import _WorkflowInstanceImpl
 M = TypeVar("M", bound=Message)
 
 
-def own(message: M) -> M:
+def _own(message: M) -> M:
     """`message` copied into an arena of its own."""
     copy = type(message)()
     copy.CopyFrom(message)
@@ -45,7 +45,7 @@ def own(message: M) -> M:
 
 
 def _own_all(messages: Mapping[str, M]) -> dict[str, M]:
-    return {key: own(value) for key, value in messages.items()}
+    return {key: _own(value) for key, value in messages.items()}
 
 
 class _ReleasingInstance(_WorkflowInstanceImpl):
@@ -80,7 +80,7 @@ class _ReleasingInstance(_WorkflowInstanceImpl):
         self._current_internal_flags = list(self._current_internal_flags)  # type: ignore[assignment]
         deployment = self._deployment_version_for_current_task
         if deployment is not None:
-            self._deployment_version_for_current_task = own(deployment)
+            self._deployment_version_for_current_task = _own(deployment)
         start = self._workflow_input
         if start is not None and not isinstance(start.headers, dict):
             start.headers = _own_all(start.headers)
@@ -95,7 +95,7 @@ class ReleasingWorkflowRunner(UnsandboxedWorkflowRunner):
         det = dataclasses.replace(
             det,
             info=info,
-            last_completion_result=own(det.last_completion_result),
-            last_failure=own(failure) if failure is not None else None,
+            last_completion_result=_own(det.last_completion_result),
+            last_failure=_own(failure) if failure is not None else None,
         )
         return _ReleasingInstance(det)  # type: ignore[abstract]
