@@ -28,6 +28,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import workflows
 from activities import all_activities, risk
+from core.codec_pass import walk_once
 from core.db import checkpointing, make_engine
 from core.envelope import DataKeys
 from core.logging import configure_logging
@@ -59,7 +60,9 @@ def build_worker(
     (make bench: 117 → 79 ms). Off in production by default (MEDIATION_WORKFLOW_SANDBOX);
     the suite runs every workflow test both ways (tests/conftest.py), so a nondeterministic
     call in workflows/ still fails the build. Unsandboxed, the runner lets go of the protobuf
-    messages a cached case is done with (core/runner.py)."""
+    messages a cached case is done with (core/runner.py). Either way each workflow task's
+    payloads are walked once, for the codec (core/codec_pass.py)."""
+    walk_once()
     return Worker(
         client,
         task_queue=task_queue,
